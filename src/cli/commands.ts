@@ -1,0 +1,99 @@
+/** The commands: thin wrappers over lab/, returning text; only main.ts prints and exits. */
+import { spawn } from 'node:child_process';
+import { down } from '../lab/down.js';
+import { knownLabs, labFromArg, selectLab } from '../lab/labs.js';
+import { observeLab } from '../lab/observe.js';
+import type { Reporter } from '../lab/progress.js';
+import { readRecord } from '../lab/state.js';
+import { up } from '../lab/up.js';
+import { asList, nodeObjects, podViews, resolveTarget } from '../lab/views.js';
+import { formatMs, json, outputFormat, table } from './output.js';
+
+export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string }, reporter: Reporter): Promise<string> {
+  const r = await up(file, reporter, { dryRun: opts.dryRun });
+  if (opts.output === 'json') return json(r);
+  const lines: string[] = [];
+  if (r.diff.reasons.length === 0 && r.routes.added + r.routes.removed === 0) lines.push(`lab ${r.lab} is up to date; nothing changed`);
+  else {
+    lines.push(`${opts.dryRun ? 'would change' : 'changed'}: ${r.diff.reasons.length} object${r.diff.reasons.length === 1 ? '' : 's'}`);
+    const shown = r.diff.reasons.slice(0, 20);
+    lines.push(...shown.map((s) => `  ${s}`));
+    if (r.diff.reasons.length > shown.length) lines.push(`  … and ${r.diff.reasons.length - shown.length} more`);
+    if (r.routes.added + r.routes.removed) lines.push(`  routes: ${r.routes.added} added, ${r.routes.removed} removed`);
+  }
+  if (!opts.dryRun) {
+    const total = r.timings.reduce((a, t) => a + t.ms, 0);
+    lines.push(`phases: ${r.timings.map((t) => `${t.phase} ${formatMs(t.ms)}`).join(', ')}; total ${formatMs(total)}; ${r.processesSpawned} processes spawned`);
+    lines.push(`look around: kemu get pods -o wide --lab ${r.lab}   |   tear down: kemu down ${r.lab}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function downCommand(target: string, reporter: Reporter): Promise<string> {
+  const lab = await labFromArg(target);
+  const r = await down(lab, reporter);
+  if (r.namespaces === 0 && r.processes === 0) return `lab ${lab}: nothing to remove\n`;
+  return `lab ${lab} removed: ${r.namespaces} namespaces, ${r.processes} processes (${formatMs(r.timings.reduce((a, t) => a + t.ms, 0))})\n`;
+}
+
+export async function lsCommand(opts: { output?: string }): Promise<string> {
+  const labs = await Promise.all(
+    (await knownLabs()).map(async (lab) => {
+      const [record, observed] = await Promise.all([readRecord(lab), observeLab(lab)]);
+      return {
+        lab,
+        topology: record?.topologyFile,
+        nodes: record?.cluster.nodes.length ?? 0,
+        pods: record?.cluster.pods.length ?? 0,
+        namespaces: observed.netns.size,
+        processes: observed.processes.length,
+        updated: record?.updatedAt,
+      };
+    }),
+  );
+  if (outputFormat(opts.output) === 'json') return json(labs);
+  if (labs.length === 0) return 'no labs\n';
+  return table(['LAB', 'NODES', 'PODS', 'NAMESPACES', 'PROCESSES', 'TOPOLOGY'], labs.map((l) => [l.lab, l.nodes, l.pods, l.namespaces, l.processes, l.topology ?? '(no record: partial lab, remove with kemu down)']));
+}
+
+export async function getCommand(kind: string, opts: { output?: string; lab?: string }): Promise<string> {
+  const format = outputFormat(opts.output);
+  const record = await selectLab(opts.lab);
+  switch (kind) {
+    case 'nodes':
+    case 'node':
+    case 'no': {
+      if (format === 'json') return json(asList(nodeObjects(record)));
+      const pods = (n: string) => record.cluster.pods.filter((p) => p.nodeName === n).length;
+      const head = ['NAME', 'INTERNAL-IP', 'PODS', 'BLOCKS'];
+      return table(format === 'wide' ? [...head, 'NETNS'] : head, record.cluster.nodes.map((n) => [n.name, n.ip, pods(n.name), n.blocks.join(','), ...(format === 'wide' ? [`kemu-${record.lab}.node.${n.name}`] : [])]));
+    }
+    case 'pods':
+    case 'pod':
+    case 'po': {
+      const views = await podViews(record);
+      if (format === 'json') return json(asList(views.map((v) => v.object)));
+      const head = ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'IP', 'NODE'];
+      return table(
+        format === 'wide' ? [...head, 'HOLDER-PID', 'NETNS'] : head,
+        views.map((v) => [v.namespace, v.name, `${v.ready}/${v.total}`, v.status, v.ip, v.node, ...(format === 'wide' ? [v.holderPid, v.netns] : [])]),
+      );
+    }
+    default:
+      throw new Error(`unknown kind '${kind}'; use nodes or pods`);
+  }
+}
+
+/** Runs CMD inside the target with the terminal attached; resolves with its exit code. */
+export async function execCommand(target: string, command: string[], opts: { lab?: string }): Promise<number> {
+  const argv = command[0] === '--' ? command.slice(1) : command;
+  if (argv.length === 0) throw new Error('nothing to run: kemu exec TARGET -- CMD [ARGS…]');
+  const t = resolveTarget(await selectLab(opts.lab), target);
+  const [file, args] =
+    t.kind === 'pod' ? ['nsenter', ['--target', String(t.holderPid), '--net', '--uts', '--ipc', '--', ...argv]] : ['ip', ['netns', 'exec', t.netns, ...argv]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args as string[], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
+  });
+}

@@ -1,0 +1,76 @@
+/** kemu's entry point: the only module that prints and exits. */
+import { Command, Option } from 'commander';
+import { InputError } from '../topology/errors.js';
+import type { Reporter } from '../lab/progress.js';
+import { downCommand, execCommand, getCommand, lsCommand, upCommand } from './commands.js';
+
+const stderrReporter = (quiet: boolean): Reporter => ({
+  phase: (name) => quiet || process.stderr.write(`• ${name}\n`),
+  detail: (text) => quiet || process.stderr.write(`  ${text}\n`),
+});
+
+const program = new Command('kemu')
+  .description('Emulate the Kubernetes network data plane on this machine with real namespaces, veths, routes and processes.')
+  .showHelpAfterError('(run with --help for usage)')
+  .enablePositionalOptions()
+  .configureHelp({ sortSubcommands: false });
+
+const labOption = () => new Option('--lab <name>', 'the lab to use (needed only when several labs run)');
+const outputOption = (formats: string) => new Option('-o, --output <format>', `output format: ${formats}`);
+
+program
+  .command('up')
+  .description('create or update a lab from a topology file (idempotent; completes an interrupted run)')
+  .argument('<file>', 'topology file (YAML, kind Topology)')
+  .option('--dry-run', 'show what would change and change nothing')
+  .option('-q, --quiet', 'no progress output')
+  .addOption(outputOption('json'))
+  .action(async (file: string, opts: { dryRun?: boolean; quiet?: boolean; output?: string }) => {
+    process.stdout.write(await upCommand(file, opts, stderrReporter(!!opts.quiet || opts.output === 'json')));
+  });
+
+program
+  .command('down')
+  .description('remove a lab: every namespace, veth, mount, process and state file')
+  .argument('<lab|file>', 'lab name, or the topology file that names it')
+  .option('-q, --quiet', 'no progress output')
+  .action(async (target: string, opts: { quiet?: boolean }) => {
+    process.stdout.write(await downCommand(target, stderrReporter(!!opts.quiet)));
+  });
+
+program
+  .command('ls')
+  .description('list labs on this machine')
+  .addOption(outputOption('json'))
+  .action(async (opts: { output?: string }) => {
+    process.stdout.write(await lsCommand(opts));
+  });
+
+program
+  .command('get')
+  .description('show nodes or pods of a lab, like kubectl get')
+  .argument('<kind>', 'nodes | pods')
+  .addOption(outputOption('wide | json'))
+  .addOption(labOption())
+  .action(async (kind: string, opts: { output?: string; lab?: string }) => {
+    process.stdout.write(await getCommand(kind, opts));
+  });
+
+program
+  .command('exec')
+  .description('run a command inside a pod ([namespace/]name), node (node/NAME) or external host (host/NAME)')
+  .argument('<target>', 'pod, node/NAME or host/NAME')
+  .argument('<command...>', 'command and arguments, after --')
+  .addOption(labOption())
+  .passThroughOptions()
+  .action(async (target: string, argv: string[], opts: { lab?: string }) => {
+    process.exitCode = await execCommand(target, argv, opts);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof InputError) process.stderr.write(`kemu: invalid input in ${err.message}\n`);
+  else process.stderr.write(`kemu: ${(err as Error).message}\n`);
+  process.exitCode = err instanceof InputError ? 2 : 1;
+}

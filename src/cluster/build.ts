@@ -1,0 +1,85 @@
+/** topology (+ what the lab had before) → desired cluster state. Pure. */
+import { InputError, type InputProblem } from '../topology/errors.js';
+import { podIpAnnotation } from '../topology/annotations.js';
+import type { Topology } from '../topology/types.js';
+import { parseCidr } from '../util/ipv4.js';
+import { allocate } from './ipam.js';
+import { place } from './placement.js';
+import { podIntents } from './pods.js';
+import type { ClusterState, PodState } from './types.js';
+import { assignUnderlay } from './underlay.js';
+
+export function buildCluster(t: Topology, previous?: ClusterState): ClusterState {
+  const problems: InputProblem[] = [];
+  const intents = podIntents(t.manifests);
+  const key = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+
+  const seen = new Map<string, string>();
+  for (const p of intents) {
+    const other = seen.get(key(p));
+    if (other) problems.push({ path: `${p.origin}.metadata.name`, message: `duplicate pod name '${key(p)}' (also in ${other})` });
+    seen.set(key(p), p.origin);
+  }
+  const pool = parseCidr(t.network.podCIDR);
+  if (intents.length > pool.size)
+    problems.push({
+      path: 'spec.network.podCIDR',
+      message: `${t.network.podCIDR} holds ${pool.size} addresses but the pods need ${intents.length}; use a /${32 - Math.ceil(Math.log2(intents.length))} or larger`,
+    });
+  if (problems.length) throw new InputError(t.file, problems);
+
+  const underlay = assignUnderlay(
+    t.network,
+    [...t.nodes.map((n, i) => ({ ...n, path: `spec.nodes[${i}]` })), ...t.externalHosts.map((h, i) => ({ ...h, path: `spec.externalHosts[${i}]` }))],
+    new Map([...(previous?.nodes ?? []), ...(previous?.externalHosts ?? [])].map((m) => [m.name, m.ip])),
+    t.file,
+  );
+  const placement = place(
+    intents,
+    t.nodes.map((n) => n.name),
+    new Map((previous?.pods ?? []).map((p) => [key(p), p.nodeName])),
+  );
+  const previousIps = new Map((previous?.pods ?? []).map((p) => [key(p), p]));
+  const ipam = allocate(
+    t.network.podCIDR,
+    t.network.blockSize,
+    intents.map((p) => {
+      const pinned = podIpAnnotation(p.annotations).ip;
+      const prev = previousIps.get(key(p));
+      const node = placement.get(key(p))!;
+      return { key: key(p), node, pinned: pinned !== undefined, want: pinned ?? (prev?.nodeName === node ? prev.ip : undefined) };
+    }),
+    new Map((previous?.nodes ?? []).map((n) => [n.name, n.blocks])),
+  );
+  if (ipam.failures.length) {
+    throw new InputError(
+      t.file,
+      ipam.failures.map((f) => {
+        const origin = seen.get(f.key)!;
+        return { path: `${origin}.metadata.annotations`, message: `pod ${f.key}: ${f.reason}` };
+      }),
+    );
+  }
+  const pods: PodState[] = intents.map((p) => {
+    const nodeName = placement.get(key(p))!;
+    return {
+      namespace: p.namespace,
+      name: p.name,
+      labels: p.labels,
+      annotations: p.annotations,
+      nodeName,
+      ip: ipam.addresses.get(key(p))!,
+      hostIP: underlay.get(nodeName)!,
+      containers: p.containers,
+      ...(p.owner ? { owner: p.owner } : {}),
+      origin: p.origin,
+    };
+  });
+  return {
+    lab: t.name,
+    network: t.network,
+    nodes: t.nodes.map((n) => ({ name: n.name, ip: underlay.get(n.name)!, labels: n.labels, extraAddresses: n.extraAddresses, blocks: ipam.blocks.get(n.name) ?? [] })),
+    externalHosts: t.externalHosts.map((h) => ({ name: h.name, ip: underlay.get(h.name)!, extraAddresses: h.extraAddresses })),
+    pods,
+  };
+}

@@ -1,0 +1,50 @@
+/** The desired cluster state: the emulated control plane's answer to the topology. */
+import type { NetworkSpec } from '../topology/types.js';
+
+export interface ContainerState {
+  name: string;
+  image: string;
+  /** Ports the default server listens on. */
+  tcpPorts: number[];
+  udpPorts: number[];
+  /** Declared ports, as the manifest gave them (for `get pods -o json`). */
+  declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' }>;
+}
+
+export interface PodState {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  nodeName: string;
+  ip: string;
+  hostIP: string;
+  containers: ContainerState[];
+  owner?: { kind: 'ReplicaSet'; name: string; deployment: string };
+  /** Where the pod came from in the user's files (for messages). */
+  origin: string;
+}
+
+export interface NodeState {
+  name: string;
+  ip: string;
+  labels: Record<string, string>;
+  /** Extra underlay addresses as ip/prefix. */
+  extraAddresses: string[];
+  /** IPAM blocks with affinity to this node, in allocation order. */
+  blocks: string[];
+}
+
+export interface HostState {
+  name: string;
+  ip: string;
+  extraAddresses: string[];
+}
+
+export interface ClusterState {
+  lab: string;
+  network: NetworkSpec;
+  nodes: NodeState[];
+  externalHosts: HostState[];
+  pods: PodState[];
+}

@@ -1,0 +1,26 @@
+/** Read back the routes kemu owns in a namespace and bring them to the plan with one batch. */
+import type { RoutePlan } from '../plan/types.js';
+import { routeSpec } from '../plan/routes.js';
+import { ipBatch, ipJson } from './run.js';
+
+interface IpRoute {
+  type?: string;
+  dst: string;
+  gateway?: string;
+  dev?: string;
+}
+
+const keyOf = (r: RoutePlan) => `${r.type} ${r.dst} ${r.via ?? ''} ${r.dev ?? ''}`;
+
+/** Returns how many routes were added and removed. */
+export async function syncRoutes(netns: string, want: RoutePlan[]): Promise<{ added: number; removed: number }> {
+  const have = (await ipJson<IpRoute[]>(netns, ['route', 'show', 'proto', 'static'])).map(
+    (r): RoutePlan => (r.type === 'blackhole' ? { dst: r.dst, type: 'blackhole' } : { dst: r.dst, type: 'unicast', via: r.gateway, dev: r.dev }),
+  );
+  const haveKeys = new Set(have.map(keyOf));
+  const wantKeys = new Set(want.map(keyOf));
+  const stale = have.filter((r) => !wantKeys.has(keyOf(r)));
+  const missing = want.filter((r) => !haveKeys.has(keyOf(r)));
+  await ipBatch(netns, [...stale.map((r) => `route del ${routeSpec(r)}`), ...missing.map((r) => `route replace ${routeSpec(r)}`)]);
+  return { added: missing.length, removed: stale.length };
+}

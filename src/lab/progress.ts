@@ -1,0 +1,27 @@
+/** Progress and phase timings of a long operation; the CLI decides how to show them. */
+export interface Reporter {
+  /** A phase starts. */
+  phase(name: string): void;
+  /** A line of detail inside the current phase. */
+  detail(text: string): void;
+}
+
+export const silentReporter: Reporter = { phase() {}, detail() {} };
+
+export class PhaseTimer {
+  readonly timings: Array<{ phase: string; ms: number }> = [];
+  private current?: { phase: string; started: number };
+
+  constructor(private readonly reporter: Reporter) {}
+
+  start(phase: string): void {
+    this.end();
+    this.current = { phase, started: performance.now() };
+    this.reporter.phase(phase);
+  }
+
+  end(): void {
+    if (this.current) this.timings.push({ phase: this.current.phase, ms: Math.round(performance.now() - this.current.started) });
+    this.current = undefined;
+  }
+}

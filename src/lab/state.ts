@@ -1,0 +1,61 @@
+/** The lab's record on disk: what was asked for and what has been fully built. Written atomically. */
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import type { ClusterState } from '../cluster/types.js';
+import { STATE_ROOT, labStateDir } from '../topology/names.js';
+
+export interface PodRuntime {
+  holderPid: number;
+  /** container name → pid */
+  containers: Record<string, number>;
+}
+
+export interface LabRecord {
+  version: 1;
+  lab: string;
+  topologyFile: string;
+  cluster: ClusterState;
+  /** netns (or `routes:<node>`) → plan hash, only for objects built completely. */
+  built: Record<string, string>;
+  /** pod key → its processes */
+  pods: Record<string, PodRuntime>;
+  updatedAt: string;
+}
+
+const stateFile = (lab: string) => `${labStateDir(lab)}/state.json`;
+
+export async function readRecord(lab: string): Promise<LabRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(stateFile(lab), 'utf8')) as LabRecord;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`the state file ${stateFile(lab)} is unreadable (${(err as Error).message}); run 'kemu down ${lab}' to start afresh`);
+  }
+}
+
+/** Write to a temporary file, fsync, rename: a crash leaves the old record or the new one, never half. */
+export async function writeRecord(record: LabRecord): Promise<void> {
+  const dir = labStateDir(record.lab);
+  await mkdir(dir, { recursive: true });
+  record.updatedAt = new Date().toISOString();
+  const tmp = `${stateFile(record.lab)}.${process.pid}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(JSON.stringify(record, null, 1));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, stateFile(record.lab));
+}
+
+export async function removeRecord(lab: string): Promise<void> {
+  await rm(labStateDir(lab), { recursive: true, force: true });
+}
+
+export async function listRecordedLabs(): Promise<string[]> {
+  try {
+    return (await readdir(STATE_ROOT)).sort();
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Address handling as kube-proxy's service model does it for an IPv4 proxier: addresses are parsed
+ * "sloppily" (leading zeros read as decimal, then printed canonically), entries of the other family
+ * or that do not parse are dropped, and source ranges are printed as Go's net.IPNet.String().
+ */
+import { cidrContains, cidrText, ipToInt, parseCidr } from '../../util/ipv4.js';
+
+/** Canonical text of an IPv4 address ("172.30.0.041" → "172.30.0.41"), or null if not IPv4. */
+export function normalizeIPv4(text: string): string | null {
+  const parts = text.trim().split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
+  const octets = parts.map(Number);
+  return octets.every((o) => o <= 255) ? octets.join('.') : null;
+}
+
+/** The IPv4 members of `ips`, canonical, in input order. */
+export function ipv4Only(ips: readonly string[]): string[] {
+  return ips.map(normalizeIPv4).filter((ip): ip is string => ip !== null);
+}
+
+/** An IPv4 CIDR with host bits cleared ("203.0.113.5/25" → "203.0.113.0/25"), or null. */
+export function normalizeCidr(text: string): string | null {
+  const [ip, prefix, ...rest] = text.trim().split('/');
+  if (ip === undefined || prefix === undefined || rest.length > 0 || !/^\d{1,2}$/.test(prefix)) return null;
+  const addr = normalizeIPv4(ip);
+  if (addr === null || Number(prefix) > 32) return null;
+  return cidrText(parseCidr(`${addr}/${Number(prefix)}`));
+}
+
+/**
+ * loadBalancerSourceRanges as the proxier uses them: trimmed, IPv4 only, canonical. A zero CIDR
+ * (0.0.0.0/0) allows everything, so the whole list is dropped and no firewall chain is made.
+ */
+export function sourceRanges(ranges: readonly string[]): string[] {
+  const cidrs = ranges.map(normalizeCidr).filter((c): c is string => c !== null);
+  return cidrs.includes('0.0.0.0/0') ? [] : cidrs;
+}
+
+export function cidrHasIp(cidr: string, ip: string): boolean {
+  return cidrContains(parseCidr(cidr), ipToInt(ip));
+}

@@ -1,0 +1,45 @@
+/** The fabric (underlay bridge) and the machines on it: nodes and external hosts. */
+import type { ClusterState } from '../cluster/types.js';
+import { UNDERLAY_BRIDGE, fabricNetns, hostNetns, nodeNetns } from '../topology/names.js';
+import { parseCidr } from '../util/ipv4.js';
+import { planHash } from './hash.js';
+import type { LabPlan, MachinePlan } from './types.js';
+
+export function planFabric(c: ClusterState): LabPlan['fabric'] {
+  const { subnet, gateway, mtu } = c.network.underlay;
+  const prefix = parseCidr(subnet).prefix;
+  const lines = [
+    'link set lo up',
+    `link add ${UNDERLAY_BRIDGE} mtu ${mtu} type bridge`,
+    `addr add ${gateway}/${prefix} dev ${UNDERLAY_BRIDGE}`,
+    `link set ${UNDERLAY_BRIDGE} up`,
+  ];
+  return { netns: fabricNetns(c.lab), lines, hash: planHash(lines) };
+}
+
+export function planMachines(c: ClusterState): MachinePlan[] {
+  const { subnet, gateway, mtu } = c.network.underlay;
+  const prefix = parseCidr(subnet).prefix;
+  const machine = (role: 'node' | 'host', name: string, ip: string, extra: string[], netns: string): MachinePlan => {
+    const fabricLines = [
+      `link add ${name} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`,
+      `link set ${name} master ${UNDERLAY_BRIDGE}`,
+      `link set ${name} up`,
+    ];
+    const lines = [
+      'link set lo up',
+      `addr add ${ip}/${prefix} dev eth0`,
+      ...extra.map((a) => `addr add ${a} dev eth0`),
+      'link set eth0 up',
+      // Calico's proxy ARP for 169.254.1.1 only answers when the node has a default route.
+      `route add default via ${gateway} dev eth0`,
+    ];
+    const sysctls: Record<string, string> =
+      role === 'node' ? { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' } : {};
+    return { role, name, netns, fabricLines, lines, sysctls, hash: planHash({ fabricLines, lines, sysctls }) };
+  };
+  return [
+    ...c.nodes.map((n) => machine('node', n.name, n.ip, n.extraAddresses, nodeNetns(c.lab, n.name))),
+    ...c.externalHosts.map((h) => machine('host', h.name, h.ip, h.extraAddresses, hostNetns(c.lab, h.name))),
+  ];
+}

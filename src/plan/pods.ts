@@ -1,0 +1,49 @@
+/** Calico-style pod wiring (cni-plugin DoNetworking + Felix's endpoint extras), as plan lines. */
+import type { ClusterState, PodState } from '../cluster/types.js';
+import { caliName, nodeNetns, podMac, podNetns } from '../topology/names.js';
+import { planHash } from './hash.js';
+import type { PodPlan } from './types.js';
+
+export const CALICO_GATEWAY = '169.254.1.1';
+export const CALICO_HOST_MAC = 'ee:ee:ee:ee:ee:ee';
+/** The kubelet cuts a pod's hostname to 63 characters. */
+const MAX_HOSTNAME = 63;
+
+export function planPod(c: ClusterState, pod: PodState): PodPlan {
+  const netns = podNetns(c.lab, pod.namespace, pod.name);
+  const cali = caliName(pod.namespace, pod.name);
+  const mac = podMac(pod.namespace, pod.name);
+  const mtu = c.network.underlay.mtu;
+  const nodeLines = [
+    `link add ${cali} address ${CALICO_HOST_MAC} mtu ${mtu} type veth peer name eth0 address ${mac} mtu ${mtu} netns ${netns}`,
+    `link set ${cali} up`,
+    `route add ${pod.ip} dev ${cali} scope link`,
+    `neigh replace ${pod.ip} lladdr ${mac} dev ${cali} nud permanent`,
+  ];
+  const nodeSysctls = {
+    [`net.ipv4.conf.${cali}.route_localnet`]: '1',
+    [`net.ipv4.neigh.${cali}.proxy_delay`]: '0',
+    [`net.ipv4.conf.${cali}.proxy_arp`]: '1',
+    [`net.ipv4.conf.${cali}.forwarding`]: '1',
+    [`net.ipv4.conf.${cali}.rp_filter`]: '0',
+  };
+  const podLines = [
+    'link set lo up',
+    `addr add ${pod.ip}/32 dev eth0`,
+    'link set eth0 up',
+    `route add ${CALICO_GATEWAY} dev eth0 scope link`,
+    `route add default via ${CALICO_GATEWAY} dev eth0`,
+  ];
+  const containers = pod.containers.map((ct) => ({ name: ct.name, tcpPorts: ct.tcpPorts, udpPorts: ct.udpPorts }));
+  const hostname = pod.name.slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');
+  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, nodeSysctls, podLines, containers };
+  return {
+    key: `${pod.namespace}/${pod.name}`,
+    namespace: pod.namespace,
+    name: pod.name,
+    nodeNetns: nodeNetns(c.lab, pod.nodeName),
+    caliName: cali,
+    ...plan,
+    hash: planHash(plan),
+  };
+}

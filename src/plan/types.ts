@@ -1,0 +1,65 @@
+/** The kernel plan: what each namespace must contain, as `ip -batch` lines, sysctls and processes. Pure data. */
+
+export interface MachinePlan {
+  role: 'node' | 'host';
+  name: string;
+  netns: string;
+  /** Lines for the fabric namespace that attach this machine's eth0 to the underlay bridge. */
+  fabricLines: string[];
+  /** Lines in the machine's own namespace (loopback, eth0 addresses, default route). */
+  lines: string[];
+  sysctls: Record<string, string>;
+  /** Changes when anything above changes: the machine is then rebuilt. */
+  hash: string;
+}
+
+export interface ContainerPlan {
+  name: string;
+  tcpPorts: number[];
+  udpPorts: number[];
+}
+
+export interface PodPlan {
+  /** `<namespace>/<name>` */
+  key: string;
+  namespace: string;
+  name: string;
+  netns: string;
+  /** UTS hostname (the pod name, cut to 63 characters as the kubelet does). */
+  hostname: string;
+  node: string;
+  nodeNetns: string;
+  ip: string;
+  caliName: string;
+  /** Lines in the node namespace: the veth pair (pod end created straight into the pod), host route, neighbour. */
+  nodeLines: string[];
+  /** Per-interface sysctls of the host-side veth (set in the node namespace). */
+  nodeSysctls: Record<string, string>;
+  /** Lines in the pod namespace: eth0 address and the 169.254.1.1 routes. */
+  podLines: string[];
+  containers: ContainerPlan[];
+  hash: string;
+}
+
+export interface RoutePlan {
+  /** Destination CIDR, as `ip route` prints it (a /32 without the suffix). */
+  dst: string;
+  type: 'unicast' | 'blackhole';
+  via?: string;
+  dev?: string;
+}
+
+export interface NodeRoutesPlan {
+  node: string;
+  netns: string;
+  /** Routes kemu owns in this node (protocol `static`), all of them: anything else with that protocol is stale. */
+  routes: RoutePlan[];
+}
+
+export interface LabPlan {
+  lab: string;
+  fabric: { netns: string; lines: string[]; hash: string };
+  machines: MachinePlan[];
+  pods: PodPlan[];
+  routes: NodeRoutesPlan[];
+}

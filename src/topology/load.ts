@@ -1,0 +1,117 @@
+/** Read a topology file and everything it refers to, and check it all before anything is created. */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { InputError, formatPath, type InputProblem } from './errors.js';
+import { parseManifests, type Manifest } from './manifests.js';
+import { topologySchema, type RawTopology } from './schema.js';
+import type { Topology } from './types.js';
+import { checkTopology } from './validate.js';
+import { intToIp, parseCidr, splitAddress } from '../util/ipv4.js';
+
+export async function loadTopology(path: string): Promise<Topology> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InputError(path, [{ path: '', message: `cannot read the topology file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  return parseTopology(text, file);
+}
+
+/** Parse and check topology text; `file` is used for messages and to resolve manifest paths. */
+export async function parseTopology(text: string, file: string): Promise<Topology> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length) {
+    throw new InputError(file, doc.errors.map((e) => ({ path: '', where: at(file, lines, e.pos[0]), message: `malformed YAML: ${e.message.split('\n')[0]}` })));
+  }
+  const parsed = topologySchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    throw new InputError(
+      file,
+      parsed.error.issues.map((issue) => {
+        const path = [...issue.path];
+        if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
+        const message = issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
+        return { path: formatPath(path), where: locate(doc, lines, file, path), message };
+      }),
+    );
+  }
+  const raw = parsed.data;
+  const problems: InputProblem[] = [];
+  const manifests = await loadWorkloads(raw, dirname(file), problems);
+  const topology = resolveTopology(raw, file, manifests);
+  problems.push(...checkTopology(topology, raw));
+  if (problems.length) {
+    for (const p of problems) p.where ??= locate(doc, lines, file, pathParts(p.path));
+    throw new InputError(file, problems);
+  }
+  return topology;
+}
+
+async function loadWorkloads(raw: RawTopology, dir: string, problems: InputProblem[]): Promise<Manifest[]> {
+  const { stringify } = await import('yaml');
+  const out: Manifest[] = [];
+  for (const [i, item] of raw.spec.workloads.entries()) {
+    const path = `spec.workloads[${i}]`;
+    if (typeof item === 'string') {
+      let text: string;
+      try {
+        text = await readFile(resolve(dir, item), 'utf8');
+      } catch (err) {
+        problems.push({ path, message: `manifest file '${item}' cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); paths are relative to the topology file` });
+        continue;
+      }
+      out.push(...(await parseManifests(text, `${path} (${item})`, problems)));
+    } else {
+      out.push(...(await parseManifests(stringify(item), path, problems)));
+    }
+  }
+  return out;
+}
+
+function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]): Topology {
+  const net = raw.spec.network;
+  const subnet = parseCidr(net.underlay.subnet);
+  const extra = (list: string[]) => list.map((a) => {
+    const { ip, prefix } = splitAddress(a, subnet.prefix);
+    return `${ip}/${prefix}`;
+  });
+  return {
+    name: raw.metadata.name,
+    file,
+    network: {
+      podCIDR: net.podCIDR,
+      blockSize: net.blockSize,
+      serviceCIDR: net.serviceCIDR,
+      underlay: { subnet: net.underlay.subnet, gateway: net.underlay.gateway ?? intToIp(subnet.base + 1), mtu: net.underlay.mtu },
+      routing: net.routing,
+    },
+    nodes: raw.spec.nodes.map((n) => ({ name: n.name, address: n.address, extraAddresses: extra(n.extraAddresses), labels: n.labels })),
+    externalHosts: raw.spec.externalHosts.map((h) => ({ name: h.name, address: h.address, extraAddresses: extra(h.extraAddresses) })),
+    manifests,
+  };
+}
+
+/** `spec.nodes[2].name` → ['spec','nodes',2,'name'] (only for locating problems in the YAML). */
+function pathParts(path: string): (string | number)[] {
+  const parts: (string | number)[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) parts.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return parts;
+}
+
+/** file:line:col of the deepest existing node on `path`. */
+function locate(doc: Document, lines: LineCounter, file: string, path: readonly PropertyKey[]): string | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as (string | number)[], true);
+    if (isNode(node) && node.range) return at(file, lines, node.range[0]);
+  }
+  return undefined;
+}
+
+function at(file: string, lines: LineCounter, offset: number): string {
+  const { line, col } = lines.linePos(offset);
+  return `${file}:${line}:${col}`;
+}

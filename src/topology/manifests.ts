@@ -1,0 +1,115 @@
+/** Kubernetes manifests (inline or in files), parsed and typed with @kubernetes/client-node, then checked. */
+import type { V1Container, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { InputProblem } from './errors.js';
+
+export const SUPPORTED_KINDS = ['Pod', 'Deployment'] as const;
+const API_VERSIONS: Record<(typeof SUPPORTED_KINDS)[number], string> = { Pod: 'v1', Deployment: 'apps/v1' };
+
+export type Manifest = { kind: 'Pod'; object: V1Pod; origin: string } | { kind: 'Deployment'; object: V1Deployment; origin: string };
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+let clientNode: typeof import('@kubernetes/client-node') | undefined;
+/** The client library costs ~0.5 s to import; only commands that read manifests pay it. */
+async function k8s(): Promise<typeof import('@kubernetes/client-node')> {
+  clientNode ??= await import('@kubernetes/client-node');
+  return clientNode;
+}
+
+/**
+ * Parse one YAML text that may hold several documents. `origin` names where it came from in messages.
+ * Problems are appended to `problems`; valid manifests are returned.
+ */
+export async function parseManifests(text: string, origin: string, problems: InputProblem[]): Promise<Manifest[]> {
+  const { loadAllYaml } = await k8s();
+  let docs: unknown[];
+  try {
+    docs = loadAllYaml(text).filter((d: unknown) => d != null);
+  } catch (err) {
+    problems.push({ path: origin, message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` });
+    return [];
+  }
+  const out: Manifest[] = [];
+  docs.forEach((doc, i) => {
+    const where = docs.length > 1 ? `${origin} (document ${i + 1})` : origin;
+    const manifest = checkManifest(doc as { kind?: string; apiVersion?: string }, where, problems);
+    if (manifest) out.push(manifest);
+  });
+  return out;
+}
+
+function checkManifest(doc: { kind?: string; apiVersion?: string }, where: string, problems: InputProblem[]): Manifest | undefined {
+  const kind = doc.kind;
+  if (!kind || !(SUPPORTED_KINDS as readonly string[]).includes(kind)) {
+    problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
+    return undefined;
+  }
+  const k = kind as (typeof SUPPORTED_KINDS)[number];
+  if (doc.apiVersion !== API_VERSIONS[k]) {
+    problems.push({ path: `${where}.apiVersion`, message: `apiVersion '${doc.apiVersion ?? ''}' is not known for ${k}; use ${API_VERSIONS[k]}` });
+    return undefined;
+  }
+  const before = problems.length;
+  if (k === 'Pod') {
+    const pod = doc as V1Pod;
+    checkMeta(pod.metadata, where, problems);
+    checkContainers(pod.spec?.containers, `${where}.spec.containers`, problems);
+    return problems.length === before ? { kind: 'Pod', object: pod, origin: where } : undefined;
+  }
+  const dep = doc as V1Deployment;
+  checkMeta(dep.metadata, where, problems);
+  checkDeployment(dep, where, problems);
+  return problems.length === before ? { kind: 'Deployment', object: dep, origin: where } : undefined;
+}
+
+function checkMeta(meta: { name?: string; namespace?: string } | undefined, where: string, problems: InputProblem[]): void {
+  if (!meta?.name) problems.push({ path: `${where}.metadata.name`, message: 'is required' });
+  else if (meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name))
+    problems.push({ path: `${where}.metadata.name`, message: `'${meta.name}' must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')` });
+  if (meta?.namespace !== undefined && (meta.namespace.length > 63 || !DNS_LABEL.test(meta.namespace)))
+    problems.push({ path: `${where}.metadata.namespace`, message: `'${meta.namespace}' must be a DNS-1123 label` });
+}
+
+function checkContainers(containers: V1Container[] | undefined, path: string, problems: InputProblem[]): void {
+  if (!containers?.length) {
+    problems.push({ path, message: 'a pod needs at least one container' });
+    return;
+  }
+  const names = new Set<string>();
+  containers.forEach((c, i) => {
+    if (!c.name || !DNS_LABEL.test(c.name)) problems.push({ path: `${path}[${i}].name`, message: `'${c.name ?? ''}' must be a DNS-1123 label` });
+    else if (names.has(c.name)) problems.push({ path: `${path}[${i}].name`, message: `duplicate container name '${c.name}'` });
+    names.add(c.name ?? '');
+    (c.ports ?? []).forEach((p, j) => {
+      const pp = `${path}[${i}].ports[${j}]`;
+      if (!Number.isInteger(p.containerPort) || p.containerPort < 1 || p.containerPort > 65535)
+        problems.push({ path: `${pp}.containerPort`, message: `${String(p.containerPort)} must be a port number from 1 to 65535` });
+      if (p.protocol !== undefined && p.protocol !== 'TCP' && p.protocol !== 'UDP')
+        problems.push({ path: `${pp}.protocol`, message: `'${p.protocol}' is not supported; use TCP or UDP` });
+    });
+  });
+}
+
+function checkDeployment(dep: V1Deployment, where: string, problems: InputProblem[]): void {
+  const spec = dep.spec;
+  if (!spec) {
+    problems.push({ path: `${where}.spec`, message: 'is required' });
+    return;
+  }
+  if (spec.replicas !== undefined && (!Number.isInteger(spec.replicas) || spec.replicas < 0))
+    problems.push({ path: `${where}.spec.replicas`, message: `${String(spec.replicas)} must be a whole number ≥ 0` });
+  const selector = spec.selector?.matchLabels;
+  if (!selector || Object.keys(selector).length === 0) {
+    problems.push({ path: `${where}.spec.selector.matchLabels`, message: 'is required: a Deployment selects its pods by labels' });
+  } else {
+    const labels = spec.template?.metadata?.labels ?? {};
+    const missing = Object.entries(selector).filter(([k, v]) => labels[k] !== v);
+    if (missing.length)
+      problems.push({
+        path: `${where}.spec.template.metadata.labels`,
+        message: `must match spec.selector.matchLabels; missing ${missing.map(([k, v]) => `${k}=${v}`).join(', ')}`,
+      });
+  }
+  checkContainers(spec.template?.spec?.containers, `${where}.spec.template.spec.containers`, problems);
+}

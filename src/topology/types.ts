@@ -1,0 +1,34 @@
+/** The validated topology: what the user asked for, with defaults filled in and manifests typed. */
+import type { Manifest } from './manifests.js';
+
+export type RoutingMode = 'static';
+
+export interface NetworkSpec {
+  podCIDR: string;
+  blockSize: number;
+  serviceCIDR: string;
+  underlay: { subnet: string; gateway: string; mtu: number };
+  routing: RoutingMode;
+}
+
+export interface MachineSpec {
+  name: string;
+  /** Pinned underlay address, if the user gave one. */
+  address?: string;
+  /** Extra addresses as ip/prefix. */
+  extraAddresses: string[];
+}
+
+export interface NodeSpec extends MachineSpec {
+  labels: Record<string, string>;
+}
+
+export interface Topology {
+  name: string;
+  /** Absolute path of the topology file. */
+  file: string;
+  network: NetworkSpec;
+  nodes: NodeSpec[];
+  externalHosts: MachineSpec[];
+  manifests: Manifest[];
+}

@@ -1,0 +1,84 @@
+/** Checks that need the whole topology: address plan, name collisions, derived-name limits, workload references. */
+import type { InputProblem } from './errors.js';
+import type { RawTopology } from './schema.js';
+import type { Topology } from './types.js';
+import { MAX_SOCKET_PATH, birdSocketPath } from './names.js';
+import { canonicalCidr, cidrContains, cidrsOverlap, ipToInt, parseCidr, type Cidr } from '../util/ipv4.js';
+import { podIpAnnotation } from './annotations.js';
+
+export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+  const net = t.network;
+
+  const cidrs: Array<[string, string]> = [
+    ['spec.network.podCIDR', net.podCIDR],
+    ['spec.network.serviceCIDR', net.serviceCIDR],
+    ['spec.network.underlay.subnet', net.underlay.subnet],
+  ];
+  for (const [path, text] of cidrs) {
+    const canonical = canonicalCidr(text);
+    if (canonical !== text) add(path, `${text} has host bits set; did you mean ${canonical}?`);
+  }
+  for (let i = 0; i < cidrs.length; i++)
+    for (let j = i + 1; j < cidrs.length; j++) {
+      const [pa, a] = cidrs[i]!;
+      const [pb, b] = cidrs[j]!;
+      if (cidrsOverlap(parseCidr(a), parseCidr(b))) add(pb, `${b} overlaps ${pa} ${a}; the pod, service and underlay ranges must be disjoint`);
+    }
+  const pool = parseCidr(net.podCIDR);
+  if (net.blockSize < pool.prefix) add('spec.network.blockSize', `/${net.blockSize} blocks do not fit in the pod CIDR ${net.podCIDR}; use a block size of at least ${pool.prefix}`);
+
+  const subnet = parseCidr(net.underlay.subnet);
+  if (subnet.prefix > 29) add('spec.network.underlay.subnet', `${net.underlay.subnet} is too small; use a /29 or larger`);
+  checkUnderlayAddress(subnet, net.underlay.gateway, 'spec.network.underlay.gateway', add);
+  const used = new Map<string, string>([[net.underlay.gateway, 'the underlay gateway']]);
+  const machines = [
+    ...raw.spec.nodes.map((m, i) => ({ m, path: `spec.nodes[${i}]` })),
+    ...raw.spec.externalHosts.map((m, i) => ({ m, path: `spec.externalHosts[${i}]` })),
+  ];
+  const names = new Map<string, string>();
+  for (const { m, path } of machines) {
+    const seen = names.get(m.name);
+    if (seen) add(`${path}.name`, `duplicate name '${m.name}' (also ${seen}); node and external host names share the underlay`);
+    names.set(m.name, `${path}.name`);
+    if (m.address) {
+      checkUnderlayAddress(subnet, m.address, `${path}.address`, add);
+      const owner = used.get(m.address);
+      if (owner) add(`${path}.address`, `${m.address} is already used by ${owner}`);
+      used.set(m.address, `${path}`);
+    }
+  }
+
+  for (const node of t.nodes) {
+    const sock = birdSocketPath(t.name, node.name);
+    if (sock.length > MAX_SOCKET_PATH)
+      add('metadata.name', `lab name '${t.name}' is too long: node ${node.name}'s control socket ${sock} would be ${sock.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit of a Unix socket path; shorten the lab or node name by ${sock.length - MAX_SOCKET_PATH}`);
+  }
+
+  checkWorkloads(t, pool, add);
+  return problems;
+}
+
+function checkUnderlayAddress(subnet: Cidr, ip: string, path: string, add: (p: string, m: string) => void): void {
+  const n = ipToInt(ip);
+  if (!cidrContains(subnet, n)) add(path, `${ip} is outside the underlay subnet`);
+  else if (n === subnet.base || n === subnet.base + subnet.size - 1) add(path, `${ip} is the subnet's network or broadcast address`);
+}
+
+function checkWorkloads(t: Topology, pool: Cidr, add: (p: string, m: string) => void): void {
+  const nodeNames = new Set(t.nodes.map((n) => n.name));
+  for (const m of t.manifests) {
+    const spec = m.kind === 'Pod' ? m.object.spec : m.object.spec?.template?.spec;
+    const meta = m.kind === 'Pod' ? m.object.metadata : m.object.spec?.template?.metadata;
+    const specPath = m.kind === 'Pod' ? `${m.origin}.spec` : `${m.origin}.spec.template.spec`;
+    const metaPath = m.kind === 'Pod' ? `${m.origin}.metadata` : `${m.origin}.spec.template.metadata`;
+    if (spec?.nodeName && !nodeNames.has(spec.nodeName)) add(`${specPath}.nodeName`, `'${spec.nodeName}' is not a node of this lab; nodes: ${[...nodeNames].join(', ')}`);
+    const ann = podIpAnnotation(meta?.annotations);
+    if (ann.error) add(`${metaPath}.annotations`, ann.error);
+    else if (ann.ip && !cidrContains(pool, ipToInt(ann.ip)))
+      add(`${metaPath}.annotations`, `requested pod IP ${ann.ip} is outside the pod CIDR ${t.network.podCIDR}`);
+    else if (ann.ip && m.kind === 'Deployment' && (m.object.spec?.replicas ?? 1) > 1)
+      add(`${metaPath}.annotations`, `a pinned pod IP cannot be shared by ${m.object.spec?.replicas} replicas`);
+  }
+}
