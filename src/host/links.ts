@@ -13,7 +13,7 @@ export async function ipBatchTolerant(netns: string | undefined, lines: string[]
 }
 
 export const deleteLinks = (netns: string, names: string[]) =>
-  ipBatchTolerant(netns, names.map((n) => `link del ${n}`), /Cannot find device|does not exist/);
+  ipBatchTolerant(netns, names.map((n) => `link del dev ${n}`), /Cannot find device|does not exist/);
 
 export const deleteNetns = (names: string[]) =>
   ipBatchTolerant(undefined, names.map((n) => `netns del ${n}`), /No such file|Cannot remove namespace file/);

@@ -10,9 +10,9 @@ export function planFabric(c: ClusterState): LabPlan['fabric'] {
   const prefix = parseCidr(subnet).prefix;
   const lines = [
     'link set lo up',
-    `link add ${UNDERLAY_BRIDGE} mtu ${mtu} type bridge`,
+    `link add name ${UNDERLAY_BRIDGE} mtu ${mtu} type bridge`,
     `addr add ${gateway}/${prefix} dev ${UNDERLAY_BRIDGE}`,
-    `link set ${UNDERLAY_BRIDGE} up`,
+    `link set dev ${UNDERLAY_BRIDGE} up`,
   ];
   return { netns: fabricNetns(c.lab), lines, hash: planHash(lines) };
 }
@@ -22,9 +22,9 @@ export function planMachines(c: ClusterState): MachinePlan[] {
   const prefix = parseCidr(subnet).prefix;
   const machine = (role: 'node' | 'host', name: string, ip: string, extra: string[], netns: string): MachinePlan => {
     const fabricLines = [
-      `link add ${name} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`,
-      `link set ${name} master ${UNDERLAY_BRIDGE}`,
-      `link set ${name} up`,
+      `link add name ${name} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`,
+      `link set dev ${name} master ${UNDERLAY_BRIDGE}`,
+      `link set dev ${name} up`,
     ];
     const lines = [
       'link set lo up',

@@ -15,8 +15,8 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
   const mac = podMac(pod.namespace, pod.name);
   const mtu = c.network.underlay.mtu;
   const nodeLines = [
-    `link add ${cali} address ${CALICO_HOST_MAC} mtu ${mtu} type veth peer name eth0 address ${mac} mtu ${mtu} netns ${netns}`,
-    `link set ${cali} up`,
+    `link add name ${cali} address ${CALICO_HOST_MAC} mtu ${mtu} type veth peer name eth0 address ${mac} mtu ${mtu} netns ${netns}`,
+    `link set dev ${cali} up`,
     `route add ${pod.ip} dev ${cali} scope link`,
     `neigh replace ${pod.ip} lladdr ${mac} dev ${cali} nud permanent`,
   ];

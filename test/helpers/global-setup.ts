@@ -1,0 +1,21 @@
+/** After the whole suite: no test lab may have left anything behind. */
+import { execa } from 'execa';
+import { readdir } from 'node:fs/promises';
+import { BIN, TEST_LAB_PREFIX } from './kemu.js';
+
+async function testLabs(): Promise<string[]> {
+  const netns = (await readdir('/run/netns').catch(() => [] as string[])).filter((n) => n.startsWith(`kemu-${TEST_LAB_PREFIX}`));
+  const state = (await readdir('/var/lib/kemu').catch(() => [] as string[])).filter((n) => n.startsWith(TEST_LAB_PREFIX));
+  return [...new Set([...netns.map((n) => n.slice(5, n.indexOf('.'))), ...state])];
+}
+
+export async function setup(): Promise<void> {
+  // Leftovers of an earlier, killed run would make tests collide: clear them first.
+  for (const lab of await testLabs()) await execa('node', [BIN, 'down', '-q', lab], { reject: false });
+}
+
+export async function teardown(): Promise<void> {
+  const left = await testLabs();
+  for (const lab of left) await execa('node', [BIN, 'down', '-q', lab], { reject: false });
+  if (left.length) throw new Error(`test labs left behind after the suite: ${left.join(', ')}`);
+}
