@@ -2,6 +2,7 @@
 import { InputError, type InputProblem } from '../topology/errors.js';
 import { podIpAnnotation } from '../topology/annotations.js';
 import type { Topology } from '../topology/types.js';
+import { MAX_NETNS_NAME, podNetns } from '../topology/names.js';
 import { parseCidr } from '../util/ipv4.js';
 import { allocate } from './ipam.js';
 import { place } from './placement.js';
@@ -19,6 +20,14 @@ export function buildCluster(t: Topology, previous?: ClusterState): ClusterState
     const other = seen.get(key(p));
     if (other) problems.push({ path: `${p.origin}.metadata.name`, message: `duplicate pod name '${key(p)}' (also in ${other})` });
     seen.set(key(p), p.origin);
+  }
+  for (const p of intents) {
+    const netns = podNetns(t.name, p.namespace, p.name);
+    if (netns.length > MAX_NETNS_NAME)
+      problems.push({
+        path: `${p.origin}.metadata.name`,
+        message: `pod ${key(p)}: its network namespace name kemu-${t.name}.pod.… would be ${netns.length} characters, over the ${MAX_NETNS_NAME} a name in /run/netns can have; shorten the lab name (metadata.name, ${t.name.length} characters) or the pod name by ${netns.length - MAX_NETNS_NAME}`,
+      });
   }
   const pool = parseCidr(t.network.podCIDR);
   if (intents.length > pool.size)

@@ -11,15 +11,16 @@ const render = (services: ProxyServicePort[], node: ProxyNode = NODE) => {
 const SVC1 = 'KUBE-SVC-XPGD46QRK7WJZT7O';
 
 describe('ClusterIP', () => {
-  it('spreads N endpoints with probabilities 1/N, 1/(N-1), … in "ip:port" string order', () => {
+  it('spreads N endpoints with probabilities 1/N, 1/(N-1), … in "ip:port" string (byte) order', () => {
     const eps = ['10.180.0.2', '10.180.0.10', '10.180.0.3', '10.180.0.1'].map((ip) => ep(ip));
     const { nat } = render([svc('ns1', 'svc1', { endpoints: eps })]);
     const dispatch = rulesOf(nat, SVC1).slice(1);
-    expect(dispatch.map((r) => / -> (\S+)"/.exec(r)?.[1])).toEqual(['10.180.0.1:80', '10.180.0.10:80', '10.180.0.2:80', '10.180.0.3:80']);
+    expect(dispatch.map((r) => / -> (\S+)"/.exec(r)?.[1])).toEqual(['10.180.0.10:80', '10.180.0.1:80', '10.180.0.2:80', '10.180.0.3:80']);
     expect(dispatch.map((r) => / --probability (\S+)/.exec(r)?.[1] ?? null)).toEqual(['0.2500000000', '0.3333333333', '0.5000000000', null]);
-    expect(dispatch[0]).toMatch(
-      /^-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1\/svc1:p80 -> 10\.180\.0\.1:80" -m statistic --mode random --probability 0\.2500000000 -j KUBE-SEP-SXIVWICOYRO3J4NJ$/,
+    expect(dispatch[1]).toBe(
+      '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-SXIVWICOYRO3J4NJ',
     );
+    expect(dispatch[3]).toMatch(/^-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1\/svc1:p80 -> 10\.180\.0\.3:80" -j KUBE-SEP-\w{16}$/);
     expect(nat.chains.filter((c) => c.startsWith('KUBE-SEP-'))).toHaveLength(4);
   });
 

@@ -81,7 +81,7 @@ describe('TestOverallIPTablesRules golden', () => {
     );
     // ns1's entries and chains come before ns2's (services sorted by name).
     const firstNs2 = t.nat!.rules.findIndex((r) => r.includes('ns2/svc2'));
-    const lastNs1 = t.nat!.rules.findLastIndex((r) => r.includes('ns1/svc1'));
+    const lastNs1 = t.nat!.rules.map((r) => r.includes('ns1/svc1')).lastIndexOf(true);
     expect(lastNs1).toBeLessThan(firstNs2);
   });
 

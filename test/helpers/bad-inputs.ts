@@ -1,0 +1,92 @@
+/** Bad topologies, each with the field its error must name. Shared by the unit and CLI tests. */
+import { stringify } from 'yaml';
+
+export interface BadInput {
+  name: string;
+  lab: string;
+  text: string;
+  /** The field path the message must name. */
+  path: string;
+  message: RegExp;
+}
+
+const pod = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, ...extra },
+  spec: { containers: [{ name: 'c', image: 'x' }] },
+});
+
+function topo(lab: string, spec: Record<string, unknown>): string {
+  return stringify({ apiVersion: 'kemu.dev/v1alpha1', kind: 'Topology', metadata: { name: lab }, spec: { nodes: [{ name: 'n1' }, { name: 'n2' }], ...spec } });
+}
+
+const LONG_LAB = `kt-bad-long-${'l'.repeat(48)}`;
+
+export const BAD_INPUTS: BadInput[] = [
+  { name: 'malformed YAML', lab: 'kt-bad-yaml', text: 'apiVersion: kemu.dev/v1alpha1\nkind: Topology\nmetadata: {name: kt-bad-yaml\nspec: [', path: '', message: /malformed YAML/ },
+  { name: 'unknown field', lab: 'kt-bad-field', text: topo('kt-bad-field', { network: { podCidr: '10.244.0.0/16' } }), path: 'spec.network.podCidr', message: /unknown field 'podCidr'/ },
+  {
+    name: 'missing node list',
+    lab: 'kt-bad-nonodes',
+    text: stringify({ apiVersion: 'kemu.dev/v1alpha1', kind: 'Topology', metadata: { name: 'kt-bad-nonodes' }, spec: {} }),
+    path: 'spec.nodes',
+    message: /expected array/,
+  },
+  { name: 'duplicate node names', lab: 'kt-bad-dupnode', text: topo('kt-bad-dupnode', { nodes: [{ name: 'n1' }, { name: 'n1' }] }), path: 'spec.nodes[1].name', message: /duplicate name 'n1'/ },
+  { name: 'duplicate pod names', lab: 'kt-bad-duppod', text: topo('kt-bad-duppod', { workloads: [pod('p'), pod('p')] }), path: 'spec.workloads[1].metadata.name', message: /duplicate pod name 'default\/p'/ },
+  { name: 'node name not a DNS-1123 label', lab: 'kt-bad-label', text: topo('kt-bad-label', { nodes: [{ name: 'Node_1' }] }), path: 'spec.nodes[0].name', message: /DNS-1123 label/ },
+  { name: 'lab name not a DNS-1123 label', lab: 'kt-bad-labname', text: topo('KT.bad', {}), path: 'metadata.name', message: /DNS-1123 label/ },
+  {
+    name: 'overlapping pod and service CIDRs',
+    lab: 'kt-bad-overlap',
+    text: topo('kt-bad-overlap', { network: { podCIDR: '10.0.0.0/8', serviceCIDR: '10.96.0.0/12' } }),
+    path: 'spec.network.serviceCIDR',
+    message: /overlaps spec\.network\.podCIDR/,
+  },
+  {
+    name: 'overlapping underlay',
+    lab: 'kt-bad-overlap2',
+    text: topo('kt-bad-overlap2', { network: { underlay: { subnet: '10.244.3.0/24' } } }),
+    path: 'spec.network.underlay.subnet',
+    message: /overlaps spec\.network\.podCIDR/,
+  },
+  {
+    name: 'pod pool too small',
+    lab: 'kt-bad-small',
+    text: topo('kt-bad-small', { network: { podCIDR: '10.244.0.0/30', blockSize: 30 }, workloads: [pod('a'), pod('b'), pod('c'), pod('d'), pod('e')] }),
+    path: 'spec.network.podCIDR',
+    message: /holds 4 addresses but the pods need 5/,
+  },
+  {
+    name: 'pinned pod IP outside the pool',
+    lab: 'kt-bad-pinout',
+    text: topo('kt-bad-pinout', { workloads: [pod('a', { annotations: { 'cni.projectcalico.org/ipAddrs': '["10.245.0.7"]' } })] }),
+    path: 'spec.workloads[0].metadata.annotations',
+    message: /10\.245\.0\.7 is outside the pod CIDR/,
+  },
+  {
+    name: 'pinned pod IP taken',
+    lab: 'kt-bad-pintaken',
+    text: topo('kt-bad-pintaken', {
+      workloads: [pod('a', { annotations: { 'cni.projectcalico.org/ipAddrs': '["10.244.0.7"]' } }), pod('b', { annotations: { 'cni.projectcalico.org/ipAddrs': '["10.244.0.7"]' } })],
+    }),
+    path: 'spec.workloads[1].metadata.annotations',
+    message: /10\.244\.0\.7 is already taken/,
+  },
+  { name: 'manifest file missing', lab: 'kt-bad-nofile', text: topo('kt-bad-nofile', { workloads: ['does-not-exist.yaml'] }), path: 'spec.workloads[0]', message: /does-not-exist\.yaml' cannot be read/ },
+  {
+    name: 'unsupported kind',
+    lab: 'kt-bad-kind',
+    text: topo('kt-bad-kind', { workloads: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's' } }] }),
+    path: 'spec.workloads[0].kind',
+    message: /kind 'StatefulSet' is not supported/,
+  },
+  {
+    name: 'lab name too long for derived names',
+    lab: LONG_LAB,
+    text: topo(LONG_LAB, { workloads: [pod(`web-${'x'.repeat(180)}`)] }),
+    path: 'spec.workloads[0].metadata.name',
+    message: /network namespace name kemu-kt-bad-long.* would be 2\d\d characters, over the 255 .* shorten the lab name/,
+  },
+];
