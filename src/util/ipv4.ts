@@ -18,7 +18,7 @@ export function parseCidr(text: string): Cidr {
 
 /** The CIDR text with host bits cleared, e.g. 10.244.1.0/16 → 10.244.0.0/16. */
 export function canonicalCidr(text: string): string {
-  return IPv4CidrRange.fromCidr(text).toCidrString();
+  return cidrText(parseCidr(text));
 }
 
 export const cidrText = (c: Cidr): string => `${intToIp(c.base)}/${c.prefix}`;

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { allocate } from '../../src/cluster/ipam.js';
+import { place } from '../../src/cluster/placement.js';
+import { podTemplateHash } from '../../src/cluster/pods.js';
+import { buildCluster } from '../../src/cluster/build.js';
+import { parseTopology } from '../../src/topology/load.js';
+
+const req = (key: string, node: string, want?: string, pinned = false) => ({ key, node, want, pinned });
+
+describe('IPAM', () => {
+  it('gives each node its own /26 block and pod addresses in order', () => {
+    const r = allocate('10.244.0.0/16', 26, [req('a', 'n1'), req('b', 'n2'), req('c', 'n1')], new Map());
+    expect(Object.fromEntries(r.addresses)).toEqual({ a: '10.244.0.0', b: '10.244.0.64', c: '10.244.0.1' });
+    expect(Object.fromEntries(r.blocks)).toEqual({ n1: ['10.244.0.0/26'], n2: ['10.244.0.64/26'] });
+  });
+
+  it('takes another block when the node’s block is full', () => {
+    const reqs = Array.from({ length: 5 }, (_, i) => req(`p${i}`, 'n1'));
+    const r = allocate('10.0.0.0/24', 30, reqs, new Map());
+    expect(r.blocks.get('n1')).toEqual(['10.0.0.0/30', '10.0.0.4/30']);
+    expect(r.addresses.get('p4')).toBe('10.0.0.4');
+  });
+
+  it('borrows from another node’s block when no block is free', () => {
+    const r = allocate('10.0.0.0/29', 30, [req('a', 'n1'), req('b', 'n2'), req('c', 'n3')], new Map());
+    expect(r.failures).toEqual([]);
+    expect(r.addresses.get('c')).toBe('10.0.0.1');
+    expect(r.blocks.get('n3')).toBeUndefined();
+  });
+
+  it('honours pinned addresses and keeps remembered ones', () => {
+    const r = allocate('10.244.0.0/16', 26, [req('a', 'n1'), req('b', 'n1', '10.244.0.0', true), req('c', 'n1', '10.244.0.5')], new Map([['n1', ['10.244.0.0/26']]]));
+    expect(Object.fromEntries(r.addresses)).toEqual({ b: '10.244.0.0', c: '10.244.0.5', a: '10.244.0.1' });
+  });
+
+  it('reports a pinned address that is taken', () => {
+    const r = allocate('10.244.0.0/16', 26, [req('a', 'n1', '10.244.0.7', true), req('b', 'n2', '10.244.0.7', true)], new Map());
+    expect(r.failures).toEqual([{ key: 'b', reason: 'requested pod IP 10.244.0.7 is already taken' }]);
+  });
+});
+
+describe('placement', () => {
+  const pod = (name: string, nodeName?: string) => ({ namespace: 'default', name, labels: {}, annotations: {}, nodeName, containers: [], origin: '' });
+  it('pins by nodeName and spreads the rest evenly', () => {
+    const p = place([pod('a', 'n1'), pod('b'), pod('c'), pod('d')], ['n1', 'n2'], new Map());
+    expect(Object.fromEntries(p)).toEqual({ 'default/a': 'n1', 'default/b': 'n2', 'default/c': 'n1', 'default/d': 'n2' });
+  });
+  it('keeps a pod where it ran before', () => {
+    const p = place([pod('a'), pod('b')], ['n1', 'n2'], new Map([['default/a', 'n2']]));
+    expect(p.get('default/a')).toBe('n2');
+    expect(p.get('default/b')).toBe('n1');
+  });
+});
+
+describe('cluster state', () => {
+  const file = (pods: string) => `apiVersion: kemu.dev/v1alpha1
+kind: Topology
+metadata: {name: t}
+spec:
+  nodes: [{name: n1}, {name: n2, address: 192.168.50.9}]
+  externalHosts: [{name: h}]
+  workloads:
+${pods}`;
+  const pod = (n: string) => `    - {apiVersion: v1, kind: Pod, metadata: {name: ${n}}, spec: {containers: [{name: c, image: x}]}}`;
+
+  it('addresses machines after the gateway, skipping pinned ones', async () => {
+    const c = buildCluster(await parseTopology(file(pod('a')), '/x/t.yaml'));
+    expect(c.nodes.map((n) => n.ip)).toEqual(['192.168.50.2', '192.168.50.9']);
+    expect(c.externalHosts[0]!.ip).toBe('192.168.50.3');
+  });
+
+  it('does not renumber pods that stay when another is removed', async () => {
+    const first = buildCluster(await parseTopology(file([pod('a'), pod('b'), pod('c'), pod('d')].join('\n')), '/x/t.yaml'));
+    const second = buildCluster(await parseTopology(file([pod('b'), pod('c'), pod('d')].join('\n')), '/x/t.yaml'), first);
+    const ipOf = (c: typeof first, n: string) => c.pods.find((p) => p.name === n)!.ip;
+    for (const n of ['b', 'c', 'd']) expect(ipOf(second, n)).toBe(ipOf(first, n));
+  });
+
+  it('serves 8080 for a container that declares no port, once per pod', async () => {
+    const c = buildCluster(
+      await parseTopology(file('    - {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: c1, image: x}, {name: c2, image: x}, {name: c3, image: x, ports: [{containerPort: 53, protocol: UDP}]}]}}'), '/x/t.yaml'),
+    );
+    expect(c.pods[0]!.containers.map((ct) => [ct.tcpPorts, ct.udpPorts])).toEqual([[[8080], []], [[], []], [[], [53]]]);
+  });
+
+  it('names Deployment pods <deployment>-<template hash>-<suffix>', async () => {
+    const c = buildCluster(
+      await parseTopology(file('    - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 3, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}}'), '/x/t.yaml'),
+    );
+    expect(c.pods).toHaveLength(3);
+    for (const p of c.pods) expect(p.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    expect(new Set(c.pods.map((p) => p.nodeName))).toEqual(new Set(['n1', 'n2']));
+  });
+
+  it('hashes templates like the ReplicaSet controller encodes them (decimal digits mapped by code point)', () => {
+    expect(podTemplateHash({})).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]+$/);
+    expect(podTemplateHash({ metadata: { labels: { a: 'b' } } })).not.toBe(podTemplateHash({ metadata: { labels: { a: 'c' } } }));
+  });
+});

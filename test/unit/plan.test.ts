@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { buildCluster } from '../../src/cluster/build.js';
+import { planLab } from '../../src/plan/lab-plan.js';
+import { routeSpec } from '../../src/plan/routes.js';
+import { caliName, labOfNetns, podNetns } from '../../src/topology/names.js';
+import { parseTopology } from '../../src/topology/load.js';
+
+const topology = `apiVersion: kemu.dev/v1alpha1
+kind: Topology
+metadata: {name: lab}
+spec:
+  nodes: [{name: a}, {name: b}]
+  workloads:
+    - {apiVersion: v1, kind: Pod, metadata: {name: pod-a}, spec: {nodeName: a, containers: [{name: c, image: x}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: pod-b, annotations: {cni.projectcalico.org/ipAddrs: '["10.244.0.9"]'}}, spec: {nodeName: b, containers: [{name: c, image: x}]}}
+`;
+
+describe('names', () => {
+  it('uses Calico’s host-side veth name', () => {
+    expect(caliName('default', 'pod-a')).toBe('cali5e1c4d6c68c');
+    expect(caliName('kube-system', 'coredns-abc')).toBe('cali3d5d6ab04b5');
+  });
+  it('scopes namespaces to the lab', () => {
+    expect(podNetns('lab', 'default', 'web')).toBe('kemu-lab.pod.default.web');
+    expect(labOfNetns('kemu-my-lab.node.n1')).toBe('my-lab');
+    expect(labOfNetns('other')).toBeUndefined();
+  });
+});
+
+describe('lab plan', async () => {
+  const plan = planLab(buildCluster(await parseTopology(topology, '/x/t.yaml')));
+
+  it('wires a pod as the Calico CNI does', () => {
+    const pod = plan.pods.find((p) => p.name === 'pod-a')!;
+    expect(pod.nodeLines).toEqual([
+      `link add name cali5e1c4d6c68c address ee:ee:ee:ee:ee:ee mtu 1500 type veth peer name eth0 address ${pod.nodeLines[0]!.match(/eth0 address (\S+)/)![1]} mtu 1500 netns kemu-lab.pod.default.pod-a`,
+      'link set dev cali5e1c4d6c68c up',
+      'route add 10.244.0.64 dev cali5e1c4d6c68c scope link',
+      expect.stringMatching(/^neigh replace 10\.244\.0\.64 lladdr 0e:[0-9a-f:]{14} dev cali5e1c4d6c68c nud permanent$/),
+    ]);
+    expect(pod.podLines).toEqual(['link set lo up', 'addr add 10.244.0.64/32 dev eth0', 'link set eth0 up', 'route add 169.254.1.1 dev eth0 scope link', 'route add default via 169.254.1.1 dev eth0']);
+    expect(pod.nodeSysctls['net.ipv4.conf.cali5e1c4d6c68c.proxy_arp']).toBe('1');
+    expect(pod.nodeSysctls['net.ipv4.neigh.cali5e1c4d6c68c.proxy_delay']).toBe('0');
+  });
+
+  it('routes blocks: own as blackhole, others via their node (a pinned address claims its block, as in Calico)', () => {
+    const a = plan.routes.find((r) => r.node === 'a')!;
+    expect(a.routes.map(routeSpec)).toEqual(['blackhole 10.244.0.64/26 proto static', '10.244.0.0/26 via 192.168.50.3 dev eth0 proto static']);
+    const b = plan.routes.find((r) => r.node === 'b')!;
+    expect(b.routes.map(routeSpec)).toEqual(['blackhole 10.244.0.0/26 proto static', '10.244.0.64/26 via 192.168.50.2 dev eth0 proto static']);
+  });
+
+  it('announces a /32 for an address borrowed from another node’s block', async () => {
+    const pinnedBoth = topology.replace('{name: pod-a}', `{name: pod-a, annotations: {cni.projectcalico.org/ipAddrs: '["10.244.0.3"]'}}`);
+    const p = planLab(buildCluster(await parseTopology(pinnedBoth, '/x/t.yaml')));
+    expect(p.routes.find((r) => r.node === 'a')!.routes.map(routeSpec)).toEqual(['blackhole 10.244.0.0/26 proto static', '10.244.0.9 via 192.168.50.3 dev eth0 proto static']);
+    expect(p.routes.find((r) => r.node === 'b')!.routes.map(routeSpec)).toEqual(['10.244.0.0/26 via 192.168.50.2 dev eth0 proto static']);
+  });
+
+  it('names every link explicitly, so a node called "a" is not read as a keyword', () => {
+    const fabricLines = plan.machines.flatMap((m) => m.fabricLines);
+    expect(fabricLines).toContain('link add name a mtu 1500 type veth peer name eth0 mtu 1500 netns kemu-lab.node.a');
+    expect(fabricLines).toContain('link set dev a master underlay');
+  });
+
+  it('changes a pod’s hash only when its wiring changes', async () => {
+    const again = planLab(buildCluster(await parseTopology(topology, '/x/t.yaml')));
+    expect(again.pods.map((p) => p.hash)).toEqual(plan.pods.map((p) => p.hash));
+    const moved = planLab(buildCluster(await parseTopology(topology.replace('nodeName: a', 'nodeName: b'), '/x/t.yaml')));
+    expect(moved.pods.find((p) => p.name === 'pod-a')!.hash).not.toBe(plan.pods.find((p) => p.name === 'pod-a')!.hash);
+  });
+});
