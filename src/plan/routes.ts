@@ -9,7 +9,9 @@ import { cidrContains, ipToInt, parseCidr } from '../util/ipv4.js';
 import type { NodeRoutesPlan, RoutePlan } from './types.js';
 
 export function planRoutes(c: ClusterState): NodeRoutesPlan[] {
-  const blockOwner = c.nodes.flatMap((n) => n.blocks.map((b) => ({ node: n, block: parseCidr(b), text: b })));
+  const blockOwner = c.nodes
+    .flatMap((n) => n.blocks.map((b) => ({ node: n, block: parseCidr(b), text: b })))
+    .sort((x, y) => x.block.base - y.block.base);
   // Pods whose address lies in another node's block: their node must announce a /32.
   const borrowed = c.pods.filter((p) => {
     const owner = blockOwner.find((b) => cidrContains(b.block, ipToInt(p.ip)));

@@ -45,7 +45,7 @@ describe('lab plan', async () => {
 
   it('routes blocks: own as blackhole, others via their node (a pinned address claims its block, as in Calico)', () => {
     const a = plan.routes.find((r) => r.node === 'a')!;
-    expect(a.routes.map(routeSpec)).toEqual(['blackhole 10.244.0.64/26 proto static', '10.244.0.0/26 via 192.168.50.3 dev eth0 proto static']);
+    expect(a.routes.map(routeSpec)).toEqual(['10.244.0.0/26 via 192.168.50.3 dev eth0 proto static', 'blackhole 10.244.0.64/26 proto static']);
     const b = plan.routes.find((r) => r.node === 'b')!;
     expect(b.routes.map(routeSpec)).toEqual(['blackhole 10.244.0.0/26 proto static', '10.244.0.64/26 via 192.168.50.2 dev eth0 proto static']);
   });
