@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -42,7 +43,7 @@ struct conn {
 };
 
 struct req {
-	const char *method, *target, *hdrs, *end;
+	char *method, *target, *hdrs, *end; /* head split into NUL-terminated lines */
 	size_t plen;            /* length of the path part of target */
 	int head, http10, keep;
 };
@@ -56,13 +57,6 @@ static char xs[16384];     /* filler for /bytes, streamed straight from here */
 static char scratch[RBUF]; /* decoded query values */
 static long long now;
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void logline(const char *fmt, ...)
 {
 	char b[512];
@@ -72,10 +66,7 @@ static void logline(const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(b, sizeof b - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof b - 2)
-		n = sizeof b - 2;
+	n = n < 0 ? 0 : n > (int)sizeof b - 2 ? (int)sizeof b - 2 : n;
 	b[n++] = '\n';
 	(void)!write(2, b, n);
 }
@@ -125,12 +116,9 @@ static int parse_num(const char *s, long long min, long long max, long long *out
 	return 0;
 }
 
-static int hexval(char ch)
+static int hexval(unsigned char ch)
 {
-	if (ch >= '0' && ch <= '9') return ch - '0';
-	if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-	return -1;
+	return isdigit(ch) ? ch - '0' : isxdigit(ch) ? (ch | 32) - 'a' + 10 : -1;
 }
 
 /* URL-decoded value of query parameter `name` in scratch (NUL-terminated),
@@ -165,61 +153,35 @@ static long get_param(const struct req *r, const char *name)
 	return -1;
 }
 
-static const char *get_header(const struct req *r, const char *name, size_t *vlen)
+/* Value of header `name` (case-insensitive), trimmed, or NULL. */
+static char *get_header(const struct req *r, const char *name)
 {
 	size_t nl = strlen(name);
-	for (const char *p = r->hdrs; p < r->end;) {
-		const char *eol = memchr(p, '\n', r->end - p);
-		if (!eol)
-			eol = r->end;
-		if ((size_t)(eol - p) > nl && p[nl] == ':' && !strncasecmp(p, name, nl)) {
-			const char *v = p + nl + 1, *e = eol;
-			while (v < e && (*v == ' ' || *v == '\t'))
-				v++;
-			while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			*vlen = e - v;
-			return v;
-		}
-		p = eol + 1;
+	for (char *p = r->hdrs; p < r->end; p += strlen(p) + 1) {
+		if (strncasecmp(p, name, nl) || p[nl] != ':')
+			continue;
+		char *v = p + nl + 1, *e = v + strlen(v);
+		while (e > v && isspace((unsigned char)e[-1]))
+			*--e = 0;
+		return v + strspn(v, " \t");
 	}
 	return NULL;
 }
 
-static int has_token(const char *v, size_t vl, const char *tok)
-{
-	size_t tl = strlen(tok);
-	for (size_t i = 0; v && i + tl <= vl; i++)
-		if (!strncasecmp(v + i, tok, tl))
-			return 1;
-	return 0;
-}
-
 static const char *reason(int s)
 {
-	switch (s) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default:  return "Status";
-	}
+	static const struct { int code; const char *text; } t[] = {
+		{100, "Continue"}, {200, "OK"}, {201, "Created"}, {202, "Accepted"}, {204, "No Content"},
+		{301, "Moved Permanently"}, {302, "Found"}, {304, "Not Modified"}, {400, "Bad Request"},
+		{401, "Unauthorized"}, {403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
+		{408, "Request Timeout"}, {429, "Too Many Requests"}, {431, "Request Header Fields Too Large"},
+		{500, "Internal Server Error"}, {502, "Bad Gateway"}, {503, "Service Unavailable"},
+		{504, "Gateway Timeout"},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (t[i].code == s)
+			return t[i].text;
+	return "Status";
 }
 
 static void put(struct conn *c, const char *fmt, ...)
@@ -264,6 +226,7 @@ static void respond(struct conn *c, const struct req *r, int status, const char 
 }
 
 #define TEXT(c, r, st, s) respond(c, r, st, s, strlen(s), 0)
+#define FAIL(st, s) do { TEXT(c, &r, st, s); return; } while (0)
 
 static int path_is(const struct req *r, const char *p)
 {
@@ -274,46 +237,38 @@ static int path_is(const struct req *r, const char *p)
 static void handle(struct conn *c, size_t hl)
 {
 	struct req r = {0};
-	char *line = c->rbuf, *eol = memchr(line, '\n', hl), *sp1, *sp2;
-	const char *v;
-	size_t vl;
+	char *line = c->rbuf, *sp1, *sp2, *v;
 	long long n;
 
-	*eol = 0;
-	if (eol > line && eol[-1] == '\r')
-		eol[-1] = 0;
-	r.hdrs = eol + 1;
-	r.end = c->rbuf + hl;
+	for (size_t i = 0; i < hl; i++)
+		if (line[i] == '\r' || line[i] == '\n')
+			line[i] = 0;
+	r.hdrs = line + strlen(line) + 1;
+	r.end = line + hl;
 	if (!(sp1 = strchr(line, ' ')) || !(sp2 = strchr(sp1 + 1, ' ')) || strchr(sp2 + 1, ' ') ||
-	    strncmp(sp2 + 1, "HTTP/1.", 7) || sp1 == line || sp2 == sp1 + 1) {
-		TEXT(c, &r, 400, "400 bad request");
-		return;
-	}
+	    strncmp(sp2 + 1, "HTTP/1.", 7) || sp1 == line || sp2 == sp1 + 1)
+		FAIL(400, "400 bad request");
 	*sp1 = *sp2 = 0;
 	r.method = line;
 	r.target = sp1 + 1;
 	r.plen = strcspn(r.target, "?");
 	r.http10 = !strcmp(sp2 + 1, "HTTP/1.0");
 	r.head = !strcmp(r.method, "HEAD");
-	v = get_header(&r, "Connection", &vl);
-	r.keep = r.http10 ? has_token(v, vl, "keep-alive") : !has_token(v, vl, "close");
-	if (get_header(&r, "Transfer-Encoding", &vl))
+	v = get_header(&r, "Connection");
+	r.keep = r.http10 ? v && strcasestr(v, "keep-alive") : !v || !strcasestr(v, "close");
+	if (get_header(&r, "Transfer-Encoding"))
 		r.keep = 0; /* chunked body: not worth parsing, just close afterwards */
-	if ((v = get_header(&r, "Content-Length", &vl))) {
-		char tmp[24];
-		clean(tmp, sizeof tmp, v, vl);
-		if (vl >= sizeof tmp || parse_num(tmp, 0, (long long)1 << 62, &n) < 0) {
+	if ((v = get_header(&r, "Content-Length"))) {
+		char *e;
+		c->skip = strtoull(v, &e, 10);
+		if (!isdigit((unsigned char)*v) || *e) {
 			r.keep = 0;
-			TEXT(c, &r, 400, "400 bad content-length");
-			return;
+			FAIL(400, "400 bad content-length");
 		}
-		c->skip = n;
 	}
 
-	if (strcmp(r.method, "GET") && !r.head) {
-		TEXT(c, &r, 405, "405 method not allowed");
-		return;
-	}
+	if (strcmp(r.method, "GET") && !r.head)
+		FAIL(405, "405 method not allowed");
 	if (path_is(&r, "/")) {
 		struct timespec ts;
 		struct tm tm;
@@ -330,32 +285,24 @@ static void handle(struct conn *c, size_t hl)
 	} else if (path_is(&r, "/healthz") || path_is(&r, "/readyz")) {
 		TEXT(c, &r, 200, "ok");
 	} else if (path_is(&r, "/echo")) {
-		int status = 200;
-		if (get_param(&r, "code") >= 0)
-			status = parse_num(scratch, 100, 599, &n) < 0 ? 0 : (int)n;
-		if (!status) {
-			TEXT(c, &r, 400, "400 invalid code");
-			return;
-		}
+		n = 200;
+		if (get_param(&r, "code") >= 0 && parse_num(scratch, 100, 599, &n) < 0)
+			FAIL(400, "400 invalid code");
 		long ml = get_param(&r, "msg");
-		respond(c, &r, status, scratch, ml < 0 ? 0 : ml, 0);
+		respond(c, &r, (int)n, scratch, ml < 0 ? 0 : ml, 0);
 	} else if (path_is(&r, "/header")) {
-		v = get_param(&r, "key") > 0 ? get_header(&r, scratch, &vl) : NULL;
-		respond(c, &r, 200, v ? v : "", v ? vl : 0, 0);
+		v = get_param(&r, "key") > 0 ? get_header(&r, scratch) : NULL;
+		TEXT(c, &r, 200, v ? v : "");
 	} else if (path_is(&r, "/exit")) {
 		n = 0;
-		if (get_param(&r, "code") >= 0 && parse_num(scratch, 0, 255, &n) < 0) {
-			TEXT(c, &r, 400, "400 invalid exit code");
-			return;
-		}
+		if (get_param(&r, "code") >= 0 && parse_num(scratch, 0, 255, &n) < 0)
+			FAIL(400, "400 invalid exit code");
 		r.keep = 0;
 		c->exit_code = (int)n;
 		TEXT(c, &r, 200, "exiting");
 	} else if (path_is(&r, "/bytes")) {
-		if (get_param(&r, "n") < 0 || parse_num(scratch, 0, MAX_BYTES, &n) < 0) {
-			TEXT(c, &r, 400, "400 n must be 0..67108864");
-			return;
-		}
+		if (get_param(&r, "n") < 0 || parse_num(scratch, 0, MAX_BYTES, &n) < 0)
+			FAIL(400, "400 n must be 0..67108864");
 		respond(c, &r, 200, "", 0, (unsigned long long)n);
 	} else {
 		TEXT(c, &r, 404, "404 page not found");
@@ -499,13 +446,13 @@ static void on_udp(int fd)
 		if (n < 0)
 			return;
 		char *s = buf, *e = buf + n;
-		while (s < e && (*s == ' ' || (*s >= '\t' && *s <= '\r')))
+		while (s < e && isspace((unsigned char)*s))
 			s++;
-		while (e > s && (e[-1] == ' ' || (e[-1] >= '\t' && e[-1] <= '\r')))
+		while (e > s && isspace((unsigned char)e[-1]))
 			e--;
 		size_t len = e - s, i, rl = 0;
 		for (i = 0; i < len && i < sizeof low - 1; i++)
-			low[i] = (s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i];
+			low[i] = tolower((unsigned char)s[i]);
 		low[i] = 0;
 		const char *reply = NULL;
 		addr_str(peer, sizeof peer, &sa);
@@ -584,7 +531,11 @@ int main(int argc, char **argv)
 		}
 		lis[i].fd = fd;
 	}
-	(void)!write(1, "ready\n", 6);
+	/* kemu starts many servers from one launcher; KEMU_READY_TAG tells it which one is ready. */
+	const char *tag = getenv("KEMU_READY_TAG");
+	char ready[64];
+	int len = snprintf(ready, sizeof ready, tag && *tag ? "ready %.40s\n" : "ready\n", tag);
+	(void)!write(1, ready, (size_t)len);
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (devnull >= 0)
 		dup2(devnull, 1);
@@ -610,7 +561,9 @@ int main(int argc, char **argv)
 			perror("kemu-netexec: poll");
 			return 1;
 		}
-		now = mono_ms();
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 		for (int k = 0; k < n; k++) {
 			short re = pfd[k].revents;
 			if (!re)
@@ -623,8 +576,10 @@ int main(int argc, char **argv)
 			struct conn *c = &conns[owner[k]];
 			if (c->fd != pfd[k].fd)
 				continue;
-			if (re & POLLOUT)
+			if (re & POLLOUT) {
 				flush(c);
+				process(c); /* a pipelined request may be waiting */
+			}
 			if (c->fd >= 0 && (re & POLLIN))
 				on_read(c);
 			else if (c->fd >= 0 && (re & (POLLERR | POLLHUP | POLLNVAL)) && !(re & POLLOUT))

@@ -4,10 +4,18 @@ import { InputError } from '../topology/errors.js';
 import type { Reporter } from '../lab/progress.js';
 import { downCommand, execCommand, getCommand, lsCommand, upCommand } from './commands.js';
 
-const stderrReporter = (quiet: boolean): Reporter => ({
-  phase: (name) => quiet || process.stderr.write(`• ${name}\n`),
-  detail: (text) => quiet || process.stderr.write(`  ${text}\n`),
-});
+function stderrReporter(quiet: boolean): Reporter {
+  let since = performance.now();
+  const elapsed = () => {
+    const ms = Math.round(performance.now() - since);
+    since = performance.now();
+    return ms;
+  };
+  return {
+    phase: (name) => quiet || (elapsed(), process.stderr.write(`• ${name}\n`)),
+    detail: (text) => quiet || process.stderr.write(`  ${text} (${elapsed()} ms)\n`),
+  };
+}
 
 const program = new Command('kemu')
   .description('Emulate the Kubernetes network data plane on this machine with real namespaces, veths, routes and processes.')

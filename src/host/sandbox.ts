@@ -1,98 +1,147 @@
 /**
- * Pod sandboxes and their containers, as real long-lived processes.
+ * Pod sandboxes and their containers, as real long-lived processes, started in batches.
  *
- * Holder: `unshare --net=/run/netns/<pod> --uts --ipc` → sh sets the hostname → exec `catatonit -P`.
- * unshare bind-mounts the new network namespace onto the name itself, the way the kubelet's infra
- * container holds a pod's namespaces. Containers: `nsenter` into the holder's net/uts/ipc namespaces,
- * then the default server. Every process carries KEMU_LAB (and KEMU_POD) in its environment so that
- * `down` finds it even when a crash lost the state file.
+ * Holder: `unshare --net=/run/netns/<pod> --uts --ipc` → sh sets the hostname and wires the pod side of
+ * its network (one `ip -batch` run inside the new namespace, creating the veth pair with the host end
+ * placed straight into the node) → exec `catatonit -P`. unshare bind-mounts the new network namespace
+ * onto its name, as the kubelet's infra container holds a pod's namespaces. Containers: `nsenter` into
+ * the holder's net/uts/ipc namespaces, then the default server.
+ *
+ * Spawning from Node costs milliseconds per process, so a small shell "launcher" starts a whole group
+ * of pods and reports `<pid> ok|fail <tag>` lines; kemu spawns one launcher per group. Every process
+ * carries KEMU_LAB (and KEMU_POD) in its environment so `down` finds it even if a crash lost the state.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NETNS_DIR } from './netns.js';
-import { spawnCounter } from './run.js';
+import { mapLimit, spawnCounter } from './run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled default server (scripts/build-native.sh); same depth from src/ and dist/. */
 export const NETEXEC_BIN = process.env.KEMU_NETEXEC ?? join(here, '..', '..', 'native', 'build', 'kemu-netexec');
 export const HOLDER_BIN = 'catatonit';
 
-const HOLDER_SCRIPT = 'echo "$1" > /proc/sys/kernel/hostname && echo ok && exec catatonit -P </dev/null >/dev/null 2>&1';
+/** Launchers run side by side; each starts its group one process after another. */
+const LAUNCHERS = Number(process.env.KEMU_LAUNCHERS ?? 4);
 
-export interface Marks {
-  lab: string;
-  pod: string;
-  container?: string;
+/**
+ * Runs as the holder, inside the new namespaces: $1 tag, $2 hostname, $3 error file; the `ip -batch`
+ * lines arrive on stdin (a here-document of the launcher). Only builtins and one `ip`: every fork counts.
+ */
+const HOLDER_SCRIPT = [
+  't=$1',
+  'echo "$2" > /proc/sys/kernel/hostname || { echo "$$ fail $t cannot set the hostname"; exit 1; }',
+  'echo 0 > /proc/sys/net/ipv4/ip_forward',
+  'ip -batch - 2>"$3" || { read -r e < "$3"; echo "$$ fail $t $e"; exit 1; }',
+  'echo "$$ ok $t"',
+  'exec catatonit -P </dev/null >/dev/null 2>&1',
+].join('\n');
+
+export interface HolderSpec {
+  key: string;
+  netns: string;
+  hostname: string;
+  /** `ip -batch` lines run inside the pod's namespace before the holder settles. */
+  lines: string[];
 }
 
-const envOf = (m: Marks): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-  KEMU_LAB: m.lab,
-  KEMU_POD: m.pod,
-  ...(m.container ? { KEMU_CONTAINER: m.container } : {}),
-});
+export interface ContainerSpec {
+  key: string;
+  holderPid: number;
+  tcp: number[];
+  udp: number[];
+  log: string;
+  container: string;
+}
 
-/** Start a pod's holder; resolves with its pid once the namespace is named and the hostname set. */
-export async function startHolder(netns: string, hostname: string, marks: Marks): Promise<number> {
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Start holders; resolves with key → pid once each namespace is named, wired and its hostname set. */
+export async function startHolders(lab: string, holders: HolderSpec[]): Promise<Map<string, number>> {
   await mkdir(NETNS_DIR, { recursive: true });
-  await writeFile(`${NETNS_DIR}/${netns}`, '', { flag: 'a' });
-  return startDetached(
-    'unshare',
-    [`--net=${NETNS_DIR}/${netns}`, '--uts', '--ipc', '--', 'sh', '-c', HOLDER_SCRIPT, 'holder', hostname],
-    envOf(marks),
-    'ok',
-    'ignore',
+  await Promise.all(holders.map((h) => writeFile(`${NETNS_DIR}/${h.netns}`, '', { flag: 'a' })));
+  const errors = await mkdtemp(join(tmpdir(), `kemu-${lab}-`));
+  const lines = holders.map(
+    (h, i) =>
+      `KEMU_POD=${q(h.key)} unshare --net=${q(`${NETNS_DIR}/${h.netns}`)} --uts --ipc -- sh -c ${q(HOLDER_SCRIPT)} holder ${i} ${q(h.hostname)} ${q(`${errors}/${i}`)} <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
   );
-}
-
-/** Start one container of a pod inside the holder's namespaces; resolves with its pid once it listens. */
-export async function startContainer(holderPid: number, ports: { tcp: number[]; udp: number[] }, marks: Marks, logFile: string): Promise<number> {
-  await mkdir(dirname(logFile), { recursive: true });
-  const log = await open(logFile, 'a');
   try {
-    const args = ['--target', String(holderPid), '--net', '--uts', '--ipc', '--', NETEXEC_BIN, ...ports.tcp.flatMap((p) => ['--tcp', String(p)]), ...ports.udp.flatMap((p) => ['--udp', String(p)])];
-    return await startDetached('nsenter', args, envOf(marks), 'ready', log.fd);
+    const pids = await launch(lab, lines, 'sandbox');
+    return new Map(holders.map((h, i) => [h.key, pids.get(i)!]));
   } finally {
-    await log.close();
+    await rm(errors, { recursive: true, force: true });
   }
 }
 
+/** Start containers inside their holders' namespaces; resolves once every server listens. */
+export async function startContainers(lab: string, containers: ContainerSpec[]): Promise<Map<string, number>> {
+  await Promise.all(containers.map((c) => mkdir(dirname(c.log), { recursive: true })));
+  const lines = containers.map((c, i) => {
+    const args = [...c.tcp.flatMap((p) => ['--tcp', String(p)]), ...c.udp.flatMap((p) => ['--udp', String(p)])].join(' ');
+    // nsenter enters no pid namespace, so it execs the server in place: $! is the server's pid.
+    return (
+      `KEMU_POD=${q(c.key)} KEMU_CONTAINER=${q(c.container)} KEMU_READY_TAG=${i} ` +
+      `nsenter --target ${c.holderPid} --net --uts --ipc -- ${q(NETEXEC_BIN)} ${args} 2>>${q(c.log)} & echo "$! started ${i}"`
+    );
+  });
+  const pids = await launch(lab, lines, 'container', true);
+  return new Map(containers.map((c, i) => [`${c.key}/${c.container}`, pids.get(i)!]));
+}
+
 /**
- * Spawn a process that outlives kemu (own session) and wait for it to print `token` and close stdout.
- * A process that exits first, or prints something else, fails with its stderr.
+ * Run `lines` in LAUNCHERS shells and collect `<pid> ok <tag>` (or `ready <tag>` from servers after a
+ * `<pid> started <tag>`). Resolves when every tag is ready; rejects with the failures otherwise.
  */
-function startDetached(file: string, args: string[], env: NodeJS.ProcessEnv, token: string, stderr: 'ignore' | number): Promise<number> {
+async function launch(lab: string, lines: string[], what: string, serverReady = false): Promise<Map<number, number>> {
+  const groups: string[][] = Array.from({ length: Math.min(LAUNCHERS, lines.length) }, () => []);
+  lines.forEach((l, i) => groups[i % groups.length]!.push(l));
+  const pids = new Map<number, number>();
+  const ready = new Set<number>();
+  const failures: string[] = [];
+  await mapLimit(groups, LAUNCHERS, async (group) => {
+    const out = await runLauncher(lab, group.join('\n') + '\n');
+    for (const line of out.split('\n')) {
+      const m = /^(\d+) (ok|fail|started) (\d+)(?: (.*))?$/.exec(line) ?? (serverReady ? /^ready (\d+)$/.exec(line) : null);
+      if (!m) continue;
+      if (m.length === 2) ready.add(Number(m[1]));
+      else if (m[2] === 'fail') failures.push(`${what} ${m[3]}: ${m[4] ?? ''}`.trim());
+      else {
+        pids.set(Number(m[3]), Number(m[1]));
+        if (m[2] === 'ok') ready.add(Number(m[3]));
+      }
+    }
+  });
+  const missing = lines.map((_, i) => i).filter((i) => !ready.has(i) || !pids.has(i));
+  if (failures.length || missing.length)
+    throw new Error(`${failures.length + missing.length} of ${lines.length} ${what}s did not start${failures.length ? `: ${failures.slice(0, 5).join('; ')}` : ''}${missing.length && !failures.length ? ` (see the logs in /run/kemu/${lab}/logs)` : ''}`);
+  return pids;
+}
+
+/** One shell running a group of start lines; resolves with its stdout once every writer closed it. */
+function runLauncher(lab: string, script: string): Promise<string> {
   spawnCounter.other++;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { detached: true, env, stdio: ['ignore', 'pipe', stderr === 'ignore' ? 'pipe' : stderr] });
+    const child = spawn('sh', ['-s'], {
+      detached: true,
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KEMU_LAB: lab },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => fail(new Error(`${file} did not start within 10 s`)), 10_000);
-    const fail = (e: Error) => {
+    const timer = setTimeout(() => reject(new Error(`starting processes took longer than 60 s: ${err.trim()}`)), 60_000);
+    child.on('error', reject);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // stdout ends when the launcher and everything it started have closed it (ready, or dead).
+    child.stdout.on('end', () => {
       clearTimeout(timer);
-      try {
-        if (child.pid) process.kill(child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      reject(e);
-    };
-    child.on('error', fail);
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stdout!.on('end', () => {
-      if (out.trim() !== token) return; // the exit handler reports it
-      clearTimeout(timer);
-      child.stderr?.destroy();
-      child.removeAllListeners('exit');
+      child.stderr.destroy();
       child.unref();
-      resolve(child.pid!);
+      resolve(out);
     });
-    child.on('exit', (code, signal) => {
-      if (out.trim() === token) return;
-      fail(new Error(`${file} ${args.slice(0, 3).join(' ')}… exited (${signal ?? `code ${code}`}) before it was ready: ${err.trim() || out.trim() || 'no output'}`));
-    });
+    child.stdin.end(script);
   });
 }

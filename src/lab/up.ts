@@ -18,7 +18,7 @@ import { fabricNetns, labRunDir, podNetns } from '../topology/names.js';
 import { preflight } from '../host/preflight.js';
 import { syncRoutes } from '../host/routes.js';
 import { ipBatch, mapLimit, setSysctls, spawnCounter } from '../host/run.js';
-import { startContainer, startHolder } from '../host/sandbox.js';
+import { startContainers, startHolders } from '../host/sandbox.js';
 import { diffLab, isEmpty, type LabDiff } from './diff.js';
 import { withLabLock } from './lock.js';
 import { healthyPods, observeLab } from './observe.js';
@@ -114,26 +114,35 @@ async function createMachines(plan: LabPlan, diff: LabDiff, reporter: Reporter):
 }
 
 async function createPods(lab: string, pods: PodPlan[], record: LabRecord, reporter: Reporter): Promise<void> {
-  const holders = await mapLimit(pods, PARALLEL, (p) => startHolder(p.netns, p.hostname, { lab, pod: p.key }));
-  pods.forEach((p, i) => (record.pods[p.key] = { holderPid: holders[i]!, containers: {} }));
+  const holders = await startHolders(
+    lab,
+    pods.map((p) => ({ key: p.key, netns: p.netns, hostname: p.hostname, lines: p.podLines })),
+  );
+  for (const p of pods) record.pods[p.key] = { holderPid: holders.get(p.key)!, containers: {} };
   // Persist the pids now: an interruption from here on leaves processes `down` can name.
   await writeRecord(record);
   reporter.detail(`${pods.length} sandboxes started`);
   const byNode = new Map<string, PodPlan[]>();
   for (const p of pods) byNode.set(p.nodeNetns, [...(byNode.get(p.nodeNetns) ?? []), p]);
-  await mapLimit([...byNode], PARALLEL, async ([node, list]) => {
-    await ipBatch(node, list.flatMap((p) => p.nodeLines));
-    await setSysctls(node, Object.assign({}, ...list.map((p) => p.nodeSysctls)));
-  });
-  await mapLimit(pods, PARALLEL, (p) => ipBatch(p.netns, p.podLines));
-  reporter.detail(`${pods.length} pods wired`);
-  await mapLimit(pods, PARALLEL, async (p) => {
-    for (const c of p.containers) {
-      const pid = await startContainer(record.pods[p.key]!.holderPid, { tcp: c.tcpPorts, udp: c.udpPorts }, { lab, pod: p.key, container: c.name }, `${labRunDir(lab)}/logs/${p.namespace}_${p.name}_${c.name}.log`);
-      record.pods[p.key]!.containers[c.name] = pid;
-    }
+  await mapLimit([...byNode], PARALLEL, ([node, list]) => ipBatch(node, list.flatMap((p) => p.nodeLines)));
+  reporter.detail(`${pods.length} host-side veths up with routes`);
+  const containers = await startContainers(
+    lab,
+    pods.flatMap((p) =>
+      p.containers.map((c) => ({
+        key: p.key,
+        container: c.name,
+        holderPid: record.pods[p.key]!.holderPid,
+        tcp: c.tcpPorts,
+        udp: c.udpPorts,
+        log: `${labRunDir(lab)}/logs/${p.namespace}_${p.name}_${c.name}.log`,
+      })),
+    ),
+  );
+  for (const p of pods) {
+    for (const c of p.containers) record.pods[p.key]!.containers[c.name] = containers.get(`${p.key}/${c.name}`)!;
     record.built[p.netns] = p.hash;
-  });
-  reporter.detail(`${pods.reduce((n, p) => n + p.containers.length, 0)} containers running`);
+  }
+  reporter.detail(`${containers.size} containers running`);
   await writeRecord(record);
 }

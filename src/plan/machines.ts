@@ -5,6 +5,24 @@ import { parseCidr } from '../util/ipv4.js';
 import { planHash } from './hash.js';
 import type { LabPlan, MachinePlan } from './types.js';
 
+/**
+ * A node forwards, and every cali veth carries Calico's per-interface settings (route_localnet=1,
+ * proxy_arp=1, forwarding=1, rp_filter=0). Calico writes those per interface after creating it; kemu
+ * sets them as the node's defaults before any cali exists, so each new cali starts with exactly those
+ * values (the same state per interface, without 4 sysctl writes per pod). eth0 exists before the
+ * defaults change and keeps the kernel's values. proxy_delay has no per-namespace default: it is set
+ * per cali through `ip ntable` in the node's batch (see plan/pods.ts).
+ */
+const NODE_SYSCTLS: Record<string, string> = {
+  'net.ipv4.ip_forward': '1',
+  'net.ipv4.conf.all.rp_filter': '0',
+  'net.ipv4.conf.default.rp_filter': '0',
+  'net.ipv4.conf.default.route_localnet': '1',
+  'net.ipv4.conf.default.proxy_arp': '1',
+  'net.ipv4.conf.default.forwarding': '1',
+  'net.ipv6.conf.default.accept_ra': '0',
+};
+
 export function planFabric(c: ClusterState): LabPlan['fabric'] {
   const { subnet, gateway, mtu } = c.network.underlay;
   const prefix = parseCidr(subnet).prefix;
@@ -34,8 +52,7 @@ export function planMachines(c: ClusterState): MachinePlan[] {
       // Calico's proxy ARP for 169.254.1.1 only answers when the node has a default route.
       `route add default via ${gateway} dev eth0`,
     ];
-    const sysctls: Record<string, string> =
-      role === 'node' ? { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' } : {};
+    const sysctls: Record<string, string> = role === 'node' ? { ...NODE_SYSCTLS } : {};
     return { role, name, netns, fabricLines, lines, sysctls, hash: planHash({ fabricLines, lines, sysctls }) };
   };
   return [

@@ -31,11 +31,9 @@ export interface PodPlan {
   nodeNetns: string;
   ip: string;
   caliName: string;
-  /** Lines in the node namespace: the veth pair (pod end created straight into the pod), host route, neighbour. */
+  /** Lines in the node namespace, once the pod made the pair: host end up, host route, neighbour. */
   nodeLines: string[];
-  /** Per-interface sysctls of the host-side veth (set in the node namespace). */
-  nodeSysctls: Record<string, string>;
-  /** Lines in the pod namespace: eth0 address and the 169.254.1.1 routes. */
+  /** Lines run inside the pod by its holder: the veth pair (host end into the node), eth0's /32, the 169.254.1.1 routes. */
   podLines: string[];
   containers: ContainerPlan[];
   hash: string;

@@ -47,7 +47,14 @@ describe('quickstart lab', () => {
     expect(nodeRoutes).toMatch(/^blackhole 10\.244\.\d+\.\d+\/26 proto static/m);
     const link = await exec(LAB, `node/${pod.node}`, 'ip', '-o', 'link', 'show', 'dev', 'calia7a3e029a7b');
     expect(link).toContain('link/ether ee:ee:ee:ee:ee:ee');
-    expect((await exec(LAB, `node/${pod.node}`, 'sysctl', '-n', 'net.ipv4.conf.calia7a3e029a7b.proxy_arp')).trim()).toBe('1');
+    const sysctl = async (key: string) => (await exec(LAB, `node/${pod.node}`, 'sysctl', '-n', key)).trim();
+    expect(await sysctl('net.ipv4.conf.calia7a3e029a7b.proxy_arp')).toBe('1');
+    expect(await sysctl('net.ipv4.conf.calia7a3e029a7b.route_localnet')).toBe('1');
+    expect(await sysctl('net.ipv4.conf.calia7a3e029a7b.forwarding')).toBe('1');
+    expect(await sysctl('net.ipv4.neigh.calia7a3e029a7b.proxy_delay')).toBe('0');
+    expect(await sysctl('net.ipv4.conf.eth0.proxy_arp')).toBe('0');
+    expect(await sysctl('net.ipv4.ip_forward')).toBe('1');
+    expect(await exec(LAB, `node/${pod.node}`, 'ip', 'neigh', 'show', 'dev', 'calia7a3e029a7b')).toMatch(new RegExp(`^${pod.ip.replace(/\./g, '\\.')} lladdr 0e:\\S+ PERMANENT`, 'm'));
   });
 
   it('answers the netexec endpoints', async () => {
