@@ -38,6 +38,7 @@ struct conn {
 	unsigned long long stream; /* /bytes payload still to send after wbuf */
 	unsigned long long skip;   /* request body bytes still to discard */
 	int eof, close_after, draining, exit_code;
+	int lidx;               /* the listener that accepted it */
 	long long deadline;
 	char peer[32];
 };
@@ -48,7 +49,8 @@ struct req {
 	int head, http10, keep;
 };
 
-static struct { int fd, udp, port; } lis[MAX_LISTEN];
+/* hstatus != 0: a fixed-answer port (kube-proxy's health check node port), any path gets hstatus/hbody. */
+static struct { int fd, udp, port, hstatus; const char *hbody; } lis[MAX_LISTEN];
 static int nlis, quiet;
 static struct conn conns[MAX_CONN];
 static struct pollfd pfd[MAX_LISTEN + MAX_CONN];
@@ -269,6 +271,8 @@ static void handle(struct conn *c, size_t hl)
 
 	if (strcmp(r.method, "GET") && !r.head)
 		FAIL(405, "405 method not allowed");
+	if (lis[c->lidx].hstatus)
+		FAIL(lis[c->lidx].hstatus, lis[c->lidx].hbody);
 	if (path_is(&r, "/")) {
 		struct timespec ts;
 		struct tm tm;
@@ -407,8 +411,9 @@ static void on_read(struct conn *c)
 		close_conn(c);
 }
 
-static void on_accept(int lfd)
+static void on_accept(int lidx)
 {
+	int lfd = lis[lidx].fd;
 	for (int k = 0; k < 64; k++) {
 		struct sockaddr_in sa;
 		socklen_t sl = sizeof sa;
@@ -430,6 +435,7 @@ static void on_accept(int lfd)
 		c->rbuf = mem;
 		c->wbuf = c->rbuf + RBUF;
 		c->exit_code = -1;
+		c->lidx = lidx;
 		c->deadline = now + IDLE_MS;
 		addr_str(c->peer, sizeof c->peer, &sa);
 	}
@@ -487,6 +493,30 @@ static void add_port(const char *proto, const char *arg)
 	lis[nlis++].port = (int)p;
 }
 
+/* --health PORT:STATUS:BODY */
+static void add_health(const char *arg)
+{
+	long long st;
+	char port[8];
+	const char *c1 = arg ? strchr(arg, ':') : NULL, *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char code[8];
+	if (!c2 || c1 - arg >= (long)sizeof port || c2 - c1 - 1 >= (long)sizeof code) {
+		fprintf(stderr, "kemu-netexec: invalid --health, want PORT:STATUS:BODY: %s\n", arg ? arg : "(missing)");
+		exit(2);
+	}
+	memcpy(port, arg, c1 - arg);
+	port[c1 - arg] = 0;
+	memcpy(code, c1 + 1, c2 - c1 - 1);
+	code[c2 - c1 - 1] = 0;
+	if (parse_num(code, 200, 599, &st) < 0) {
+		fprintf(stderr, "kemu-netexec: invalid --health status: %s\n", code);
+		exit(2);
+	}
+	add_port("tcp", port);
+	lis[nlis - 1].hstatus = (int)st;
+	lis[nlis - 1].hbody = c2 + 1;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -501,10 +531,12 @@ int main(int argc, char **argv)
 			quiet = 1;
 		else if (!strcmp(a, "--tcp") || !strcmp(a, "--udp"))
 			add_port(a + 2, argv[++i < argc ? i : argc]);
+		else if (!strcmp(a, "--health"))
+			add_health(argv[++i < argc ? i : argc]);
 		else if (!strncmp(a, "--tcp=", 6) || !strncmp(a, "--udp=", 6))
 			add_port(a[2] == 't' ? "tcp" : "udp", a + 6);
 		else {
-			fprintf(stderr, "usage: kemu-netexec [--tcp PORT]... [--udp PORT]... [--quiet]\n");
+			fprintf(stderr, "usage: kemu-netexec [--tcp PORT]... [--udp PORT]... [--health PORT:STATUS:BODY]... [--quiet]\n");
 			return 2;
 		}
 	}
@@ -570,7 +602,7 @@ int main(int argc, char **argv)
 				continue;
 			if (owner[k] < 0) {
 				int i = -1 - owner[k];
-				lis[i].udp ? on_udp(lis[i].fd) : on_accept(lis[i].fd);
+				lis[i].udp ? on_udp(lis[i].fd) : on_accept(i);
 				continue;
 			}
 			struct conn *c = &conns[owner[k]];

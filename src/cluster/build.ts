@@ -9,6 +9,7 @@ import { place } from './placement.js';
 import { podIntents } from './pods.js';
 import type { ClusterState, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
+import { buildServices, manualEndpoints } from './services.js';
 
 export function buildCluster(t: Topology, previous?: ClusterState): ClusterState {
   const problems: InputProblem[] = [];
@@ -84,11 +85,16 @@ export function buildCluster(t: Topology, previous?: ClusterState): ClusterState
       origin: p.origin,
     };
   });
+  const serviceProblems: InputProblem[] = [];
+  const services = buildServices(t.network, t.manifests, pods, previous?.services ?? [], serviceProblems);
+  if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
   return {
     lab: t.name,
     network: t.network,
     nodes: t.nodes.map((n) => ({ name: n.name, ip: underlay.get(n.name)!, labels: n.labels, extraAddresses: n.extraAddresses, blocks: ipam.blocks.get(n.name) ?? [] })),
     externalHosts: t.externalHosts.map((h) => ({ name: h.name, ip: underlay.get(h.name)!, extraAddresses: h.extraAddresses })),
     pods,
+    services,
+    manualEndpoints: manualEndpoints(t.manifests),
   };
 }

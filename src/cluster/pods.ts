@@ -34,7 +34,7 @@ export function podIntents(manifests: Manifest[]): PodIntent[] {
         containers: containersOf(m.object.spec!.containers),
         origin: m.origin,
       });
-    } else {
+    } else if (m.kind === 'Deployment') {
       const dep = m.object;
       const template = dep.spec!.template;
       const rsName = `${dep.metadata!.name}-${podTemplateHash(template)}`;

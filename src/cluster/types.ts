@@ -47,4 +47,41 @@ export interface ClusterState {
   nodes: NodeState[];
   externalHosts: HostState[];
   pods: PodState[];
+  services: ServiceState[];
+  manualEndpoints: ManualEndpoints[];
+}
+
+export interface ServicePortState {
+  /** '' for an unnamed single port. */
+  name: string;
+  protocol: 'TCP' | 'UDP';
+  port: number;
+  targetPort: number | string;
+  nodePort?: number;
+}
+
+export interface ServiceState {
+  namespace: string;
+  name: string;
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  clusterIP: string;
+  ports: ServicePortState[];
+  /** Absent for a selector-less service (its Endpoints come from a manifest). */
+  selector?: Record<string, string>;
+  sessionAffinityTimeoutSeconds?: number;
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  internalTrafficPolicy: 'Cluster' | 'Local';
+  externalIPs: string[];
+  loadBalancerIPs: string[];
+  loadBalancerSourceRanges: string[];
+  healthCheckNodePort?: number;
+  labels: Record<string, string>;
+  origin: string;
+}
+
+/** A hand-written Endpoints object (selector-less services). */
+export interface ManualEndpoints {
+  namespace: string;
+  name: string;
+  subsets: Array<{ addresses: Array<{ ip: string; nodeName?: string }>; ports: Array<{ name: string; port: number; protocol: 'TCP' | 'UDP' }> }>;
 }

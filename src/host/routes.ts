@@ -8,15 +8,20 @@ interface IpRoute {
   dst: string;
   gateway?: string;
   dev?: string;
+  nexthops?: Array<{ gateway: string; dev: string }>;
 }
 
-const keyOf = (r: RoutePlan) => `${r.type} ${r.dst} ${r.via ?? ''} ${r.dev ?? ''}`;
+const keyOf = (r: RoutePlan) => `${r.type} ${r.dst} ${r.via ?? ''} ${r.dev ?? ''} ${[...(r.nexthops ?? [])].sort().join(',')}`;
+
+function fromKernel(r: IpRoute): RoutePlan {
+  if (r.type === 'blackhole') return { dst: r.dst, type: 'blackhole' };
+  if (r.nexthops) return { dst: r.dst, type: 'unicast', dev: r.nexthops[0]?.dev, nexthops: r.nexthops.map((n) => n.gateway) };
+  return { dst: r.dst, type: 'unicast', via: r.gateway, dev: r.dev };
+}
 
 /** Returns how many routes were added and removed. */
 export async function syncRoutes(netns: string, want: RoutePlan[]): Promise<{ added: number; removed: number }> {
-  const have = (await ipJson<IpRoute[]>(netns, ['route', 'show', 'proto', 'static'])).map(
-    (r): RoutePlan => (r.type === 'blackhole' ? { dst: r.dst, type: 'blackhole' } : { dst: r.dst, type: 'unicast', via: r.gateway, dev: r.dev }),
-  );
+  const have = (await ipJson<IpRoute[]>(netns, ['route', 'show', 'proto', 'static'])).map(fromKernel);
   const haveKeys = new Set(have.map(keyOf));
   const wantKeys = new Set(want.map(keyOf));
   const stale = have.filter((r) => !wantKeys.has(keyOf(r)));

@@ -48,14 +48,18 @@ export interface HolderSpec {
   lines: string[];
 }
 
-export interface ContainerSpec {
+export interface ServerSpec {
+  /** KEMU_POD mark (a pod key, or `node/<name>` for node-level servers). */
   key: string;
-  holderPid: number;
-  tcp: number[];
-  udp: number[];
-  log: string;
   container: string;
+  /** Whose namespaces to enter: a pod holder's (net, uts, ipc) or a named network namespace. */
+  enter: { holderPid: number } | { netns: string };
+  /** Arguments of the default server. */
+  args: string[];
+  log: string;
 }
+
+export const serverPortArgs = (tcp: number[], udp: number[]): string[] => [...tcp.flatMap((p) => ['--tcp', String(p)]), ...udp.flatMap((p) => ['--udp', String(p)])];
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -76,19 +80,19 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
   }
 }
 
-/** Start containers inside their holders' namespaces; resolves once every server listens. */
-export async function startContainers(lab: string, containers: ContainerSpec[]): Promise<Map<string, number>> {
-  await Promise.all(containers.map((c) => mkdir(dirname(c.log), { recursive: true })));
-  const lines = containers.map((c, i) => {
-    const args = [...c.tcp.flatMap((p) => ['--tcp', String(p)]), ...c.udp.flatMap((p) => ['--udp', String(p)])].join(' ');
+/** Start servers (containers, or node-level ones) inside namespaces; resolves once every one listens. */
+export async function startServers(lab: string, servers: ServerSpec[]): Promise<Map<string, number>> {
+  await Promise.all(servers.map((c) => mkdir(dirname(c.log), { recursive: true })));
+  const lines = servers.map((c, i) => {
+    const enter = 'holderPid' in c.enter ? `--target ${c.enter.holderPid} --net --uts --ipc` : `--net=${q(`${NETNS_DIR}/${c.enter.netns}`)}`;
     // nsenter enters no pid namespace, so it execs the server in place: $! is the server's pid.
     return (
       `KEMU_POD=${q(c.key)} KEMU_CONTAINER=${q(c.container)} KEMU_READY_TAG=${i} ` +
-      `nsenter --target ${c.holderPid} --net --uts --ipc -- ${q(NETEXEC_BIN)} ${args} 2>>${q(c.log)} & echo "$! started ${i}"`
+      `nsenter ${enter} -- ${q(NETEXEC_BIN)} ${c.args.map(q).join(' ')} 2>>${q(c.log)} & echo "$! started ${i}"`
     );
   });
-  const pids = await launch(lab, lines, 'container', true);
-  return new Map(containers.map((c, i) => [`${c.key}/${c.container}`, pids.get(i)!]));
+  const pids = await launch(lab, lines, 'server', true);
+  return new Map(servers.map((c, i) => [`${c.key}/${c.container}`, pids.get(i)!]));
 }
 
 /**

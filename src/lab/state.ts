@@ -1,12 +1,22 @@
 /** The lab's record on disk: what was asked for and what has been fully built. Written atomically. */
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import type { ClusterState } from '../cluster/types.js';
+import type { ProxyServicePort } from '../plan/kube-proxy/types.js';
 import { STATE_ROOT, labStateDir } from '../topology/names.js';
 
 export interface PodRuntime {
   holderPid: number;
   /** container name → pid */
   containers: Record<string, number>;
+}
+
+export interface NodeProxyRecord {
+  /** service-port key → hash of its inputs when its chains were last written */
+  hashes: Record<string, string>;
+  /** chains the node has, as the last sync left them */
+  chains: { nat: string[]; filter: string[] };
+  /** kube-proxy's health-check server of this node */
+  health?: { pid: number; hash: string };
 }
 
 export interface LabRecord {
@@ -18,6 +28,10 @@ export interface LabRecord {
   built: Record<string, string>;
   /** pod key → its processes */
   pods: Record<string, PodRuntime>;
+  /** node → its kube-proxy state */
+  proxy?: Record<string, NodeProxyRecord>;
+  /** the service ports of the last sync (for UDP conntrack clean-up) */
+  proxyPorts?: ProxyServicePort[];
   updatedAt: string;
 }
 

@@ -18,13 +18,14 @@ import { fabricNetns, labRunDir, podNetns } from '../topology/names.js';
 import { preflight } from '../host/preflight.js';
 import { syncRoutes } from '../host/routes.js';
 import { ipBatch, mapLimit, setSysctls, spawnCounter } from '../host/run.js';
-import { startContainers, startHolders } from '../host/sandbox.js';
+import { serverPortArgs, startHolders, startServers } from '../host/sandbox.js';
 import { diffLab, isEmpty, type LabDiff } from './diff.js';
 import { withLabLock } from './lock.js';
 import { healthyPods, observeLab } from './observe.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { readRecord, writeRecord, type LabRecord } from './state.js';
 import { removeNamespaces } from './teardown.js';
+import { syncServices, type ServiceSyncResult } from './services.js';
 
 /** How many pod processes start at once: enough to overlap spawns on 2 cores, few enough not to thrash. */
 const PARALLEL = 8;
@@ -34,6 +35,8 @@ export interface UpResult {
   diff: LabDiff;
   applied: boolean;
   routes: { added: number; removed: number };
+  /** nodes whose kube-proxy rules were written */
+  proxySyncs: ServiceSyncResult['synced'];
   timings: Array<{ phase: string; ms: number }>;
   processesSpawned: number;
 }
@@ -53,9 +56,9 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
     const healthy = await healthyPods(previous, observed, (key) => plan.pods.find((p) => p.key === key)?.netns ?? '');
     const diff = diffLab(plan, previous, new Set(observed.netns.keys()), healthy);
     const spawnsBefore = spawnCounter.ip + spawnCounter.other;
-    const result = (applied: boolean, routes = { added: 0, removed: 0 }): UpResult => {
+    const result = (applied: boolean, routes = { added: 0, removed: 0 }, proxySyncs: UpResult['proxySyncs'] = []): UpResult => {
       timer.end();
-      return { lab, diff, applied, routes, timings: timer.timings, processesSpawned: spawnCounter.ip + spawnCounter.other - spawnsBefore };
+      return { lab, diff, applied, routes, proxySyncs, timings: timer.timings, processesSpawned: spawnCounter.ip + spawnCounter.other - spawnsBefore };
     };
     if (opts.dryRun) return result(false);
 
@@ -68,7 +71,11 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
       await writeRecord(record);
       timer.start('namespaces');
       await createMachines(plan, diff, reporter);
-      for (const m of diff.createMachines) record.built[m.netns] = m.hash;
+      for (const m of diff.createMachines) {
+        record.built[m.netns] = m.hash;
+        // A fresh node has empty tables: its next kube-proxy sync must be a full one.
+        if (record.proxy) delete record.proxy[m.name];
+      }
       if (diff.createFabric) record.built[plan.fabric.netns] = plan.fabric.hash;
       await writeRecord(record);
       if (diff.createPods.length) {
@@ -79,8 +86,12 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
     timer.start('routes');
     const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutes(r.netns, r.routes));
     const routes = counts.reduce((a, c) => ({ added: a.added + c.added, removed: a.removed + c.removed }), { added: 0, removed: 0 });
+    timer.start('services');
+    const ready = await healthyPods(record, await observeLab(lab), (key) => plan.pods.find((p) => p.key === key)?.netns ?? '');
+    const services = await syncServices(cluster, record, ready);
+    for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written`);
     await writeRecord(record);
-    return result(true, routes);
+    return result(true, routes, services.synced);
   });
 }
 
@@ -106,6 +117,7 @@ async function createMachines(plan: LabPlan, diff: LabDiff, reporter: Reporter):
   const fresh = [...(diff.createFabric ? [plan.fabric.netns] : []), ...diff.createMachines.map((m) => m.netns)];
   await ipBatch(undefined, fresh.map((n) => `netns add ${n}`));
   await ipBatch(plan.fabric.netns, [...(diff.createFabric ? plan.fabric.lines : []), ...diff.createMachines.flatMap((m) => m.fabricLines)]);
+  if (diff.createFabric) await setSysctls(plan.fabric.netns, plan.fabric.sysctls);
   await mapLimit(diff.createMachines, PARALLEL, async (m) => {
     await ipBatch(m.netns, m.lines);
     await setSysctls(m.netns, m.sysctls);
@@ -126,15 +138,14 @@ async function createPods(lab: string, pods: PodPlan[], record: LabRecord, repor
   for (const p of pods) byNode.set(p.nodeNetns, [...(byNode.get(p.nodeNetns) ?? []), p]);
   await mapLimit([...byNode], PARALLEL, ([node, list]) => ipBatch(node, list.flatMap((p) => p.nodeLines)));
   reporter.detail(`${pods.length} host-side veths up with routes`);
-  const containers = await startContainers(
+  const containers = await startServers(
     lab,
     pods.flatMap((p) =>
       p.containers.map((c) => ({
         key: p.key,
         container: c.name,
-        holderPid: record.pods[p.key]!.holderPid,
-        tcp: c.tcpPorts,
-        udp: c.udpPorts,
+        enter: { holderPid: record.pods[p.key]!.holderPid },
+        args: serverPortArgs(c.tcpPorts, c.udpPorts),
         log: `${labRunDir(lab)}/logs/${p.namespace}_${p.name}_${c.name}.log`,
       })),
     ),

@@ -15,6 +15,8 @@ import type { LabPlan, MachinePlan } from './types.js';
  */
 const NODE_SYSCTLS: Record<string, string> = {
   'net.ipv4.ip_forward': '1',
+  // kube-proxy: NodePorts on 127.0.0.1 (localhostNodePorts) need routing of loopback-addressed packets.
+  'net.ipv4.conf.all.route_localnet': '1',
   'net.ipv4.conf.all.rp_filter': '0',
   'net.ipv4.conf.default.rp_filter': '0',
   'net.ipv4.conf.default.route_localnet': '1',
@@ -32,7 +34,9 @@ export function planFabric(c: ClusterState): LabPlan['fabric'] {
     `addr add ${gateway}/${prefix} dev ${UNDERLAY_BRIDGE}`,
     `link set dev ${UNDERLAY_BRIDGE} up`,
   ];
-  return { netns: fabricNetns(c.lab), lines, hash: planHash(lines) };
+  // The fabric also routes LoadBalancer IPs to the nodes (plan/routes.ts), without ICMP redirects.
+  const sysctls = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.default.send_redirects': '0' };
+  return { netns: fabricNetns(c.lab), lines, sysctls, hash: planHash({ lines, sysctls }) };
 }
 
 export function planMachines(c: ClusterState): MachinePlan[] {

@@ -4,7 +4,8 @@
  * another node's block. All route programming lives here so other routing modes plug in at one place.
  */
 import type { ClusterState } from '../cluster/types.js';
-import { nodeNetns } from '../topology/names.js';
+import { UNDERLAY_BRIDGE, nodeNetns } from '../topology/names.js';
+import type { ServiceEndpoints } from '../cluster/endpoints.js';
 import { cidrContains, ipToInt, parseCidr } from '../util/ipv4.js';
 import type { NodeRoutesPlan, RoutePlan } from './types.js';
 
@@ -34,5 +35,27 @@ export function planRoutes(c: ClusterState): NodeRoutesPlan[] {
 
 /** The `ip route` argument text of a route kemu owns. */
 export function routeSpec(r: RoutePlan): string {
-  return r.type === 'blackhole' ? `blackhole ${r.dst} proto static` : `${r.dst} via ${r.via} dev ${r.dev} proto static`;
+  if (r.type === 'blackhole') return `blackhole ${r.dst} proto static`;
+  if (r.nexthops) return `${r.dst} proto static ${r.nexthops.map((n) => `nexthop via ${n} dev ${r.dev}`).join(' ')}`;
+  return `${r.dst} via ${r.via} dev ${r.dev} proto static`;
+}
+
+/**
+ * The fabric plays the upstream router of a MetalLB BGP setup: each LoadBalancer ingress IP and
+ * external IP is routed to the nodes that announce it — every node for externalTrafficPolicy Cluster,
+ * only nodes with a ready local endpoint for Local — with equal-cost next hops.
+ */
+export function planFabricRoutes(c: ClusterState, slices: ServiceEndpoints[]): RoutePlan[] {
+  const routes = new Map<string, RoutePlan>();
+  for (const s of c.services) {
+    const slice = slices.find((e) => e.namespace === s.namespace && e.name === s.name);
+    const local = new Set((slice?.endpoints ?? []).filter((e) => e.ready && e.nodeName).map((e) => e.nodeName!));
+    const nodes = c.nodes.filter((n) => s.externalTrafficPolicy === 'Cluster' || local.has(n.name)).map((n) => n.ip);
+    if (nodes.length === 0) continue;
+    for (const ip of [...s.loadBalancerIPs, ...s.externalIPs]) {
+      if (cidrContains(parseCidr(c.network.underlay.subnet), ipToInt(ip))) continue; // on the underlay itself: nothing to route
+      routes.set(ip, nodes.length === 1 ? { dst: ip, type: 'unicast', via: nodes[0], dev: UNDERLAY_BRIDGE } : { dst: ip, type: 'unicast', dev: UNDERLAY_BRIDGE, nexthops: nodes });
+    }
+  }
+  return [...routes.values()].sort((a, b) => ipToInt(a.dst) - ipToInt(b.dst));
 }

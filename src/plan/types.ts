@@ -45,6 +45,8 @@ export interface RoutePlan {
   type: 'unicast' | 'blackhole';
   via?: string;
   dev?: string;
+  /** Equal-cost next hops (all on `dev`), instead of `via`. */
+  nexthops?: string[];
 }
 
 export interface NodeRoutesPlan {
@@ -56,7 +58,7 @@ export interface NodeRoutesPlan {
 
 export interface LabPlan {
   lab: string;
-  fabric: { netns: string; lines: string[]; hash: string };
+  fabric: { netns: string; lines: string[]; sysctls: Record<string, string>; hash: string };
   machines: MachinePlan[];
   pods: PodPlan[];
   routes: NodeRoutesPlan[];

@@ -88,6 +88,8 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]):
       serviceCIDR: net.serviceCIDR,
       underlay: { subnet: net.underlay.subnet, gateway: net.underlay.gateway ?? intToIp(subnet.base + 1), mtu: net.underlay.mtu },
       routing: net.routing,
+      nodePortRange: { min: Number(net.nodePortRange.split('-')[0]), max: Number(net.nodePortRange.split('-')[1]) },
+      ...(net.loadBalancerPool ? { loadBalancerPool: net.loadBalancerPool } : {}),
     },
     nodes: raw.spec.nodes.map((n) => ({ name: n.name, address: n.address, extraAddresses: extra(n.extraAddresses), labels: n.labels })),
     externalHosts: raw.spec.externalHosts.map((h) => ({ name: h.name, address: h.address, extraAddresses: extra(h.extraAddresses) })),

@@ -1,11 +1,16 @@
 /** Kubernetes manifests (inline or in files), parsed and typed with @kubernetes/client-node, then checked. */
-import type { V1Container, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
+import { checkEndpoints, checkService } from './services.js';
 
-export const SUPPORTED_KINDS = ['Pod', 'Deployment'] as const;
-const API_VERSIONS: Record<(typeof SUPPORTED_KINDS)[number], string> = { Pod: 'v1', Deployment: 'apps/v1' };
+export const SUPPORTED_KINDS = ['Pod', 'Deployment', 'Service', 'Endpoints'] as const;
+const API_VERSIONS: Record<(typeof SUPPORTED_KINDS)[number], string> = { Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1' };
 
-export type Manifest = { kind: 'Pod'; object: V1Pod; origin: string } | { kind: 'Deployment'; object: V1Deployment; origin: string };
+export type Manifest =
+  | { kind: 'Pod'; object: V1Pod; origin: string }
+  | { kind: 'Deployment'; object: V1Deployment; origin: string }
+  | { kind: 'Service'; object: V1Service; origin: string }
+  | { kind: 'Endpoints'; object: V1Endpoints; origin: string };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -60,6 +65,18 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     checkMeta(pod.metadata, where, problems);
     checkContainers(pod.spec?.containers, `${where}.spec.containers`, problems);
     return problems.length === before ? { kind: 'Pod', object: pod, origin: where } : undefined;
+  }
+  if (k === 'Service') {
+    const svc = doc as V1Service;
+    checkMeta(svc.metadata, where, problems);
+    checkService(svc, where, problems);
+    return problems.length === before ? { kind: 'Service', object: svc, origin: where } : undefined;
+  }
+  if (k === 'Endpoints') {
+    const ep = doc as V1Endpoints;
+    checkMeta(ep.metadata, where, problems);
+    checkEndpoints(ep, where, problems);
+    return problems.length === before ? { kind: 'Endpoints', object: ep, origin: where } : undefined;
   }
   const dep = doc as V1Deployment;
   checkMeta(dep.metadata, where, problems);

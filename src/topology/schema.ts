@@ -27,6 +27,13 @@ const network = z.strictObject({
   serviceCIDR: cidr.default('10.96.0.0/12'),
   underlay: underlay.prefault({}),
   routing: z.enum(['static'], { message: "must be 'static' (inter-node routes written by kemu)" }).default('static'),
+  /** As kube-apiserver's --service-node-port-range. */
+  nodePortRange: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'must be a port range such as 30000-32767')
+    .default('30000-32767'),
+  /** MetalLB-style address pool for LoadBalancer services; the fabric routes it to the nodes. */
+  loadBalancerPool: cidr.optional(),
 });
 
 const machine = z.strictObject({

@@ -9,6 +9,8 @@ export interface NetworkSpec {
   serviceCIDR: string;
   underlay: { subnet: string; gateway: string; mtu: number };
   routing: RoutingMode;
+  nodePortRange: { min: number; max: number };
+  loadBalancerPool?: string;
 }
 
 export interface MachineSpec {

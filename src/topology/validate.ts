@@ -15,6 +15,7 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
     ['spec.network.podCIDR', net.podCIDR],
     ['spec.network.serviceCIDR', net.serviceCIDR],
     ['spec.network.underlay.subnet', net.underlay.subnet],
+    ...(net.loadBalancerPool ? [['spec.network.loadBalancerPool', net.loadBalancerPool] as [string, string]] : []),
   ];
   for (const [path, text] of cidrs) {
     const canonical = canonicalCidr(text);
@@ -24,8 +25,10 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
     for (let j = i + 1; j < cidrs.length; j++) {
       const [pa, a] = cidrs[i]!;
       const [pb, b] = cidrs[j]!;
-      if (cidrsOverlap(parseCidr(a), parseCidr(b))) add(pb, `${b} overlaps ${pa} ${a}; the pod, service and underlay ranges must be disjoint`);
+      if (cidrsOverlap(parseCidr(a), parseCidr(b))) add(pb, `${b} overlaps ${pa} ${a}; the pod, service, underlay and load-balancer ranges must be disjoint`);
     }
+  const { min, max } = net.nodePortRange;
+  if (!(min >= 1 && max <= 65535 && min <= max)) add('spec.network.nodePortRange', `${min}-${max} must be a range of ports within 1-65535, low end first`);
   const pool = parseCidr(net.podCIDR);
   if (net.blockSize < pool.prefix) add('spec.network.blockSize', `/${net.blockSize} blocks do not fit in the pod CIDR ${net.podCIDR}; use a block size of at least ${pool.prefix}`);
 
@@ -69,6 +72,7 @@ function checkUnderlayAddress(subnet: Cidr, ip: string, path: string, add: (p: s
 function checkWorkloads(t: Topology, pool: Cidr, add: (p: string, m: string) => void): void {
   const nodeNames = new Set(t.nodes.map((n) => n.name));
   for (const m of t.manifests) {
+    if (m.kind !== 'Pod' && m.kind !== 'Deployment') continue;
     const spec = m.kind === 'Pod' ? m.object.spec : m.object.spec?.template?.spec;
     const meta = m.kind === 'Pod' ? m.object.metadata : m.object.spec?.template?.metadata;
     const specPath = m.kind === 'Pod' ? `${m.origin}.spec` : `${m.origin}.spec.template.spec`;

@@ -1,0 +1,43 @@
+/** iptables in a namespace: one `iptables-restore --noflush` per sync, and reading chains back. */
+import { HostCommandError, run, spawnCounter } from './run.js';
+
+export interface SavedTables {
+  chains: { nat: string[]; filter: string[] };
+  /** `-A …` rules of the built-in chains, as iptables-save prints them. */
+  builtinRules: { nat: string[]; filter: string[] };
+}
+
+const BUILTIN = /^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /;
+
+export async function saveTables(netns: string): Promise<SavedTables> {
+  spawnCounter.other++;
+  const r = await run('ip', ['netns', 'exec', netns, 'iptables-save']);
+  const out: SavedTables = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] } };
+  let table: 'nat' | 'filter' | undefined;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('*')) table = line === '*nat' ? 'nat' : line === '*filter' ? 'filter' : undefined;
+    else if (!table) continue;
+    else if (line.startsWith(':')) out.chains[table].push(line.slice(1).split(' ')[0]!);
+    else if (BUILTIN.test(line)) out.builtinRules[table].push(line);
+  }
+  return out;
+}
+
+export async function restoreTables(netns: string, payload: string): Promise<void> {
+  spawnCounter.other++;
+  const r = await run('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'], { input: payload, reject: false });
+  if (r.ok) return;
+  // iptables-restore names the failing line: show it with its neighbours.
+  const m = /line:? (\d+)/i.exec(r.stderr);
+  const lines = payload.split('\n');
+  const at = m ? Number(m[1]) - 1 : -1;
+  throw new HostCommandError(r, at >= 0 ? lines.slice(Math.max(0, at - 2), at + 3) : []);
+}
+
+/** Delete conntrack entries in `netns`, one `conntrack -D` per filter, all in one shell. */
+export async function deleteConntrack(netns: string, filters: string[][]): Promise<void> {
+  if (filters.length === 0) return;
+  spawnCounter.other++;
+  const script = filters.map((f) => `conntrack -D ${f.join(' ')} >/dev/null 2>&1`).join('\n') + '\ntrue\n';
+  await run('ip', ['netns', 'exec', netns, 'sh', '-s'], { input: script });
+}
