@@ -7,6 +7,7 @@ import type { Reporter } from '../lab/progress.js';
 import { readRecord } from '../lab/state.js';
 import { up } from '../lab/up.js';
 import { asList, nodeObjects, podViews, resolveTarget } from '../lab/views.js';
+import { currentEndpoints, endpointSliceObject, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/service-views.js';
 import { formatMs, json, outputFormat, table } from './output.js';
 
 export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string }, reporter: Reporter): Promise<string> {
@@ -80,9 +81,43 @@ export async function getCommand(kind: string, opts: { output?: string; lab?: st
         views.map((v) => [v.namespace, v.name, `${v.ready}/${v.total}`, v.status, v.ip, v.node, ...(format === 'wide' ? [v.holderPid, v.netns] : [])]),
       );
     }
+    case 'services':
+    case 'service':
+    case 'svc': {
+      const services = record.cluster.services ?? [];
+      if (format === 'json') return json(asList(services.map(serviceObject)));
+      const head = ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'];
+      return table(
+        format === 'wide' ? [...head, 'SELECTOR'] : head,
+        services.map((s) => [s.namespace, s.name, s.type, s.clusterIP, externalColumn(s), portsColumn(s), ...(format === 'wide' ? [s.selector ? Object.entries(s.selector).map(([k, v]) => `${k}=${v}`).join(',') : undefined] : [])]),
+      );
+    }
+    case 'endpoints':
+    case 'ep':
+    case 'endpointslices':
+    case 'endpointslice': {
+      const services = record.cluster.services ?? [];
+      const slices = await currentEndpoints(record);
+      const pairs = services.map((s) => [s, slices.find((e) => e.namespace === s.namespace && e.name === s.name)!] as const);
+      const slicesKind = kind.startsWith('endpointslice');
+      if (format === 'json') return json(asList(pairs.map(([s, e]) => (slicesKind ? endpointSliceObject(s, e) : endpointsObject(s, e)))));
+      const head = ['NAMESPACE', 'NAME', 'ENDPOINTS'];
+      return table(
+        format === 'wide' ? [...head, 'NOT-READY', 'NODES'] : head,
+        pairs.map(([s, e]) => {
+          const shown = (ready: boolean) => e.endpoints.filter((x) => x.ready === ready).flatMap((x) => [...new Set(Object.values(x.ports))].map((p) => `${x.ip}:${p}`));
+          return [s.namespace, s.name, shown(true).join(',') || undefined, ...(format === 'wide' ? [shown(false).join(',') || undefined, [...new Set(e.endpoints.map((x) => x.nodeName ?? '?'))].join(',') || undefined] : [])];
+        }),
+      );
+    }
     default:
-      throw new Error(`unknown kind '${kind}'; use nodes or pods`);
+      throw new Error(`unknown kind '${kind}'; use nodes, pods, services, endpoints or endpointslices`);
   }
+}
+
+/** `kemu curl TARGET URL [curl options]`: curl from inside a pod, node or external host. */
+export function curlCommand(target: string, url: string, extra: string[], opts: { lab?: string }): Promise<number> {
+  return execCommand(target, ['curl', '-sS', '--max-time', '10', ...extra, url], opts);
 }
 
 /** Runs CMD inside the target with the terminal attached; resolves with its exit code. */

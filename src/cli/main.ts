@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { InputError } from '../topology/errors.js';
 import type { Reporter } from '../lab/progress.js';
-import { downCommand, execCommand, getCommand, lsCommand, upCommand } from './commands.js';
+import { curlCommand, downCommand, execCommand, getCommand, lsCommand, upCommand } from './commands.js';
 
 function stderrReporter(quiet: boolean): Reporter {
   let since = performance.now();
@@ -56,8 +56,8 @@ program
 
 program
   .command('get')
-  .description('show nodes or pods of a lab, like kubectl get')
-  .argument('<kind>', 'nodes | pods')
+  .description('show nodes, pods, services, endpoints or endpointslices of a lab, like kubectl get')
+  .argument('<kind>', 'nodes | pods | svc | endpoints | endpointslices')
   .addOption(outputOption('wide | json'))
   .addOption(labOption())
   .action(async (kind: string, opts: { output?: string; lab?: string }) => {
@@ -73,6 +73,18 @@ program
   .passThroughOptions()
   .action(async (target: string, argv: string[], opts: { lab?: string }) => {
     process.exitCode = await execCommand(target, argv, opts);
+  });
+
+program
+  .command('curl')
+  .description('curl URL from inside a pod ([namespace/]name), node (node/NAME) or external host (host/NAME)')
+  .argument('<target>', 'pod, node/NAME or host/NAME')
+  .argument('<url>', 'the URL, e.g. http://10.96.0.1/hostname')
+  .argument('[curl-options...]', 'more curl options, after --')
+  .addOption(labOption())
+  .passThroughOptions()
+  .action(async (target: string, url: string, extra: string[], opts: { lab?: string }) => {
+    process.exitCode = await curlCommand(target, url, extra[0] === '--' ? extra.slice(1) : extra, opts);
   });
 
 try {
