@@ -205,7 +205,7 @@ static void respond(struct conn *c, const struct req *r, int status, const char 
 	int keep = r->keep && !c->eof, code = status;
 	logline("tcp %s %s %s %d", c->peer, r->method ? r->method : "-",
 		r->target ? clean(t, sizeof t, r->target, strlen(r->target)) : "-", status);
-	if (status < 200) { /* as Go does: informational line, then a normal 200 */
+	if (status < 200) { /* 1xx is never final: send it as interim, then 200 */
 		put(c, "HTTP/1.1 %d %s\r\n\r\n", status, reason(status));
 		status = 200;
 	}
@@ -474,7 +474,8 @@ static void on_udp(int fd)
 	}
 }
 
-static void add_port(const char *proto, const char *arg)
+/* Index of the listener for proto/port, added unless already there. */
+static int add_port(const char *proto, const char *arg)
 {
 	long long p;
 	if (!arg || parse_num(arg, 1, 65535, &p) < 0) {
@@ -484,13 +485,14 @@ static void add_port(const char *proto, const char *arg)
 	int udp = proto[0] == 'u';
 	for (int i = 0; i < nlis; i++)
 		if (lis[i].udp == udp && lis[i].port == p)
-			return;
+			return i;
 	if (nlis == MAX_LISTEN) {
 		fprintf(stderr, "kemu-netexec: too many ports (max %d)\n", MAX_LISTEN);
 		exit(2);
 	}
 	lis[nlis].udp = udp;
-	lis[nlis++].port = (int)p;
+	lis[nlis].port = (int)p;
+	return nlis++;
 }
 
 /* --health PORT:STATUS:BODY */
@@ -512,9 +514,9 @@ static void add_health(const char *arg)
 		fprintf(stderr, "kemu-netexec: invalid --health status: %s\n", code);
 		exit(2);
 	}
-	add_port("tcp", port);
-	lis[nlis - 1].hstatus = (int)st;
-	lis[nlis - 1].hbody = c2 + 1;
+	int i = add_port("tcp", port);
+	lis[i].hstatus = (int)st;
+	lis[i].hbody = c2 + 1;
 }
 
 static void on_signal(int sig)
@@ -530,9 +532,9 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--quiet"))
 			quiet = 1;
 		else if (!strcmp(a, "--tcp") || !strcmp(a, "--udp"))
-			add_port(a + 2, argv[++i < argc ? i : argc]);
+			add_port(a + 2, i + 1 < argc ? argv[++i] : NULL);
 		else if (!strcmp(a, "--health"))
-			add_health(argv[++i < argc ? i : argc]);
+			add_health(i + 1 < argc ? argv[++i] : NULL);
 		else if (!strncmp(a, "--tcp=", 6) || !strncmp(a, "--udp=", 6))
 			add_port(a[2] == 't' ? "tcp" : "udp", a + 6);
 		else {

@@ -19,9 +19,12 @@ function fromKernel(r: IpRoute): RoutePlan {
   return { dst: r.dst, type: 'unicast', via: r.gateway, dev: r.dev };
 }
 
-/** Returns how many routes were added and removed. */
-export async function syncRoutes(netns: string, want: RoutePlan[]): Promise<{ added: number; removed: number }> {
-  const have = (await ipJson<IpRoute[]>(netns, ['route', 'show', 'proto', 'static'])).map(fromKernel);
+/**
+ * Returns how many routes were added and removed. `fresh`: the namespace was just made, so there is
+ * nothing of ours to read back.
+ */
+export async function syncRoutes(netns: string, want: RoutePlan[], fresh = false): Promise<{ added: number; removed: number }> {
+  const have = fresh ? [] : (await ipJson<IpRoute[]>(netns, ['route', 'show', 'proto', 'static'])).map(fromKernel);
   const haveKeys = new Set(have.map(keyOf));
   const wantKeys = new Set(want.map(keyOf));
   const stale = have.filter((r) => !wantKeys.has(keyOf(r)));

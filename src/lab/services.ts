@@ -21,27 +21,36 @@ import type { LabRecord } from './state.js';
 
 export interface ServiceSyncResult {
   slices: ServiceEndpoints[];
-  /** nodes whose rules were (re)written, and how */
-  synced: Array<{ node: string; mode: 'full' | 'partial'; services: number }>;
+  /** nodes whose rules were (re)written, and how; ms is render + restore for that node */
+  synced: Array<{ node: string; mode: 'full' | 'partial'; services: number; ms: number }>;
 }
 
-export async function syncServices(c: ClusterState, record: LabRecord, ready: Set<string>): Promise<ServiceSyncResult> {
+/** `fresh*`: namespaces made in this run, whose tables and routes are known to be empty. */
+export interface Freshness {
+  freshNodes: Set<string>;
+  freshFabric: boolean;
+}
+
+export async function syncServices(c: ClusterState, record: LabRecord, ready: Set<string>, fresh: Freshness = { freshNodes: new Set(), freshFabric: false }): Promise<ServiceSyncResult> {
   const slices = computeEndpoints(c, (key) => ready.has(key));
   const ports = proxyServicePorts(c, slices);
   record.proxy ??= {};
   const synced: ServiceSyncResult['synced'] = [];
   await mapLimit(planNodeProxies(c, ports), 8, async (np) => {
-    const r = await syncNode(np, ports, record);
+    const r = await syncNode(np, ports, record, fresh.freshNodes.has(np.node.name));
     if (r) synced.push(r);
   });
   await cleanConntrack(c, record.proxyPorts ?? [], ports);
   record.proxyPorts = ports;
   await syncHealthServers(c, ports, record);
-  await syncRoutes(fabricNetns(c.lab), planFabricRoutes(c, slices));
+  await syncRoutes(fabricNetns(c.lab), planFabricRoutes(c, slices), fresh.freshFabric);
   return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)) };
 }
 
-async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: LabRecord): Promise<ServiceSyncResult['synced'][number] | undefined> {
+const EMPTY_TABLES = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] } };
+
+async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: LabRecord, fresh: boolean): Promise<ServiceSyncResult['synced'][number] | undefined> {
+  const started = performance.now();
   const prev = record.proxy![np.node.name];
   let payload: string;
   let restore: ReturnType<typeof renderProxyRules>;
@@ -53,13 +62,13 @@ async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: La
     payload = restore.payload;
   } else {
     // First sync of this node (or after its record was lost): learn what exists, write everything.
-    const saved = await saveTables(np.netns);
+    const saved = fresh ? EMPTY_TABLES : await saveTables(np.netns);
     restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
     payload = withHookRules(restore.payload, saved.builtinRules);
   }
   await restoreTables(np.netns, payload);
   record.proxy![np.node.name] = { ...prev, hashes: np.hashes, chains: { nat: restore.natChains, filter: restore.filterChains } };
-  return { node: np.node.name, mode: prev ? 'partial' : 'full', services: restore.writtenServices.length };
+  return { node: np.node.name, mode: prev ? 'partial' : 'full', services: restore.writtenServices.length, ms: Math.round(performance.now() - started) };
 }
 
 /**

@@ -84,12 +84,14 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
       }
     }
     timer.start('routes');
-    const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutes(r.netns, r.routes));
+    const fresh = new Set(diff.createMachines.map((m) => m.netns));
+    const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutes(r.netns, r.routes, fresh.has(r.netns)));
     const routes = counts.reduce((a, c) => ({ added: a.added + c.added, removed: a.removed + c.removed }), { added: 0, removed: 0 });
     timer.start('services');
-    const ready = await healthyPods(record, await observeLab(lab), (key) => plan.pods.find((p) => p.key === key)?.netns ?? '');
-    const services = await syncServices(cluster, record, ready);
-    for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written`);
+    // Ready: pods found healthy at the start and kept, plus pods started (and listening) just now.
+    const ready = new Set([...plan.pods.filter((p) => !diff.createPods.includes(p) && healthy.has(p.key)).map((p) => p.key), ...diff.createPods.map((p) => p.key)]);
+    const services = await syncServices(cluster, record, ready, { freshNodes: new Set(diff.createMachines.filter((m) => m.role === 'node').map((m) => m.name)), freshFabric: diff.createFabric });
+    for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms`);
     await writeRecord(record);
     return result(true, routes, services.synced);
   });

@@ -21,6 +21,9 @@ function topo(lab: string, spec: Record<string, unknown>): string {
   return stringify({ apiVersion: 'kemu.dev/v1alpha1', kind: 'Topology', metadata: { name: lab }, spec: { nodes: [{ name: 'n1' }, { name: 'n2' }], ...spec } });
 }
 
+const service = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec });
+const web = { ...pod('w', { labels: { app: 'w' } }), spec: { containers: [{ name: 'c', image: 'x', ports: [{ name: 'http', containerPort: 8080 }] }] } };
+
 const LONG_LAB = `kt-bad-long-${'l'.repeat(48)}`;
 
 export const BAD_INPUTS: BadInput[] = [
@@ -88,5 +91,66 @@ export const BAD_INPUTS: BadInput[] = [
     text: topo(LONG_LAB, { workloads: [pod(`web-${'x'.repeat(180)}`)] }),
     path: 'spec.workloads[0].metadata.name',
     message: /network namespace name kemu-kt-bad-long.* would be 2\d\d characters, over the 255 .* shorten the lab name/,
+  },
+  {
+    name: 'nodePort out of range',
+    lab: 'kt-bad-np-range',
+    text: topo('kt-bad-np-range', { workloads: [service('s', { type: 'NodePort', ports: [{ port: 80, nodePort: 40000 }] })] }),
+    path: 'spec.workloads[0].spec.ports[0].nodePort',
+    message: /40000 is outside the node-port range 30000-32767/,
+  },
+  {
+    name: 'nodePort duplicated',
+    lab: 'kt-bad-np-dup',
+    text: topo('kt-bad-np-dup', {
+      workloads: [service('a', { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }), service('b', { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] })],
+    }),
+    path: 'spec.workloads[1].spec.ports[0].nodePort',
+    message: /nodePort 30080 is already taken by default\/a/,
+  },
+  {
+    name: 'clusterIP outside the service CIDR',
+    lab: 'kt-bad-cip-out',
+    text: topo('kt-bad-cip-out', { workloads: [service('s', { clusterIP: '10.200.0.1', ports: [{ port: 80 }] })] }),
+    path: 'spec.workloads[0].spec.clusterIP',
+    message: /10\.200\.0\.1 is outside the service CIDR/,
+  },
+  {
+    name: 'clusterIP taken',
+    lab: 'kt-bad-cip-dup',
+    text: topo('kt-bad-cip-dup', { workloads: [service('a', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }), service('b', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })] }),
+    path: 'spec.workloads[1].spec.clusterIP',
+    message: /clusterIP 10\.96\.0\.10 is already taken by default\/a/,
+  },
+  {
+    name: 'targetPort name no container declares',
+    lab: 'kt-bad-tport',
+    text: topo('kt-bad-tport', { workloads: [web, service('s', { selector: { app: 'w' }, ports: [{ port: 80, targetPort: 'grpc' }] })] }),
+    path: 'spec.workloads[1].spec.ports[0].targetPort',
+    message: /declares a TCP port named 'grpc'/,
+  },
+  {
+    name: 'unknown service type',
+    lab: 'kt-bad-svctype',
+    text: topo('kt-bad-svctype', { workloads: [service('s', { type: 'ExternalName', ports: [{ port: 80 }] })] }),
+    path: 'spec.workloads[0].spec.type',
+    message: /unknown service type 'ExternalName'/,
+  },
+  {
+    name: 'LoadBalancer pool exhausted',
+    lab: 'kt-bad-lbpool',
+    text: topo('kt-bad-lbpool', {
+      network: { loadBalancerPool: '172.31.255.0/31' },
+      workloads: ['a', 'b', 'c'].map((n) => service(n, { type: 'LoadBalancer', ports: [{ port: 80 }] })),
+    }),
+    path: 'spec.workloads[2].spec.type',
+    message: /pool 172\.31\.255\.0\/31 is exhausted: all 2 addresses are in use/,
+  },
+  {
+    name: 'Service port without a number',
+    lab: 'kt-bad-svcport',
+    text: topo('kt-bad-svcport', { workloads: [service('s', { ports: [{ name: 'http', targetPort: 8080 }] })] }),
+    path: 'spec.workloads[0].spec.ports[0].port',
+    message: /is required/,
   },
 ];
