@@ -5,6 +5,7 @@
  * request. See README.md for flags and endpoints.
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -519,6 +520,22 @@ static void add_health(const char *arg)
 	lis[i].hbody = c2 + 1;
 }
 
+/* --join PID: enter PID's network, UTS and IPC namespaces (a pod holder's), as nsenter would. */
+static void join(const char *pid)
+{
+	static const char *const kinds[] = {"net", "uts", "ipc"};
+	char path[64];
+	for (int k = 0; k < 3; k++) {
+		snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, kinds[k]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, 0) < 0) {
+			fprintf(stderr, "kemu-netexec: cannot join %s: %s\n", path, strerror(errno));
+			exit(1);
+		}
+		close(fd);
+	}
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -527,24 +544,29 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
+	const char *join_pid = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--quiet"))
 			quiet = 1;
 		else if (!strcmp(a, "--tcp") || !strcmp(a, "--udp"))
 			add_port(a + 2, i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--join"))
+			join_pid = argv[++i < argc ? i : argc];
 		else if (!strcmp(a, "--health"))
 			add_health(i + 1 < argc ? argv[++i] : NULL);
 		else if (!strncmp(a, "--tcp=", 6) || !strncmp(a, "--udp=", 6))
 			add_port(a[2] == 't' ? "tcp" : "udp", a + 6);
 		else {
-			fprintf(stderr, "usage: kemu-netexec [--tcp PORT]... [--udp PORT]... [--health PORT:STATUS:BODY]... [--quiet]\n");
+			fprintf(stderr, "usage: kemu-netexec [--tcp PORT]... [--udp PORT]... [--health PORT:STATUS:BODY]... [--join PID] [--quiet]\n");
 			return 2;
 		}
 	}
 
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
+	if (join_pid)
+		join(join_pid);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

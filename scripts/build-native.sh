@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# Build native/kemu-netexec (static) if the source is newer than the binary.
+# Build kemu's small static helpers in native/ when their source is newer than the binary:
+#   kemu-netexec  the default pod server (agnhost netexec endpoints)
+#   kemu-sandbox  sets up a pod sandbox, then execs its holder (catatonit -P)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-src="$root/native/kemu-netexec.c"
-out="$root/native/build/kemu-netexec"
-
-if [[ -x "$out" && ! "$src" -nt "$out" ]]; then
-	echo "kemu-netexec: up to date"
-	exit 0
-fi
-
-mkdir -p "$(dirname "$out")"
-# Build to a temp file and rename, so a failed or interrupted build never
-# leaves a truncated binary that looks up to date.
-tmp="$out.tmp.$$"
-trap 'rm -f "$tmp"' EXIT
-${CC:-gcc} -O2 -static -Wall -Wextra -o "$tmp" "$src"
-mv -f "$tmp" "$out"
-echo "kemu-netexec: built $out"
+mkdir -p "$root/native/build"
+for name in kemu-netexec kemu-sandbox; do
+	src="$root/native/$name.c"
+	out="$root/native/build/$name"
+	if [[ -x "$out" && ! "$src" -nt "$out" ]]; then
+		echo "$name: up to date"
+		continue
+	fi
+	# Build to a temp file and rename, so a failed or interrupted build never
+	# leaves a truncated binary that looks up to date.
+	tmp="$out.tmp.$$"
+	trap 'rm -f "$tmp"' EXIT
+	${CC:-gcc} -O2 -static -Wall -Wextra -o "$tmp" "$src"
+	mv -f "$tmp" "$out"
+	echo "$name: built $out"
+done

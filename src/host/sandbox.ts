@@ -1,11 +1,12 @@
 /**
  * Pod sandboxes and their containers, as real long-lived processes, started in batches.
  *
- * Holder: `unshare --net=/run/netns/<pod> --uts --ipc` → sh sets the hostname and wires the pod side of
- * its network (one `ip -batch` run inside the new namespace, creating the veth pair with the host end
- * placed straight into the node) → exec `catatonit -P`. unshare bind-mounts the new network namespace
- * onto its name, as the kubelet's infra container holds a pod's namespaces. Containers: `nsenter` into
- * the holder's net/uts/ipc namespaces, then the default server.
+ * Holder: `kemu-sandbox` (native/) makes new net/UTS/IPC namespaces, bind-mounts the network namespace
+ * on /run/netns/<pod> (as `ip netns add` would), sets the hostname, wires the pod side of its network
+ * with one `ip -batch` run inside (creating the veth pair with the host end placed straight into the
+ * node), then execs `catatonit -P` in place: the holder owns the pod's namespaces as the kubelet's
+ * infra container does. Containers: the default server started with `--join <holder pid>`, which
+ * enters the holder's net/UTS/IPC namespaces (setns, as nsenter does) before it listens.
  *
  * Spawning from Node costs milliseconds per process, so a small shell "launcher" starts a whole group
  * of pods and reports `<pid> ok|fail <tag>` lines; kemu spawns one launcher per group. Every process
@@ -22,23 +23,11 @@ import { mapLimit, spawnCounter } from './run.js';
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled default server (scripts/build-native.sh); same depth from src/ and dist/. */
 export const NETEXEC_BIN = process.env.KEMU_NETEXEC ?? join(here, '..', '..', 'native', 'build', 'kemu-netexec');
+export const SANDBOX_BIN = process.env.KEMU_SANDBOX ?? join(here, '..', '..', 'native', 'build', 'kemu-sandbox');
 export const HOLDER_BIN = 'catatonit';
 
 /** Launchers run side by side; each starts its group one process after another. */
 const LAUNCHERS = Number(process.env.KEMU_LAUNCHERS ?? 4);
-
-/**
- * Runs as the holder, inside the new namespaces: $1 tag, $2 hostname, $3 error file; the `ip -batch`
- * lines arrive on stdin (a here-document of the launcher). Only builtins and one `ip`: every fork counts.
- */
-const HOLDER_SCRIPT = [
-  't=$1',
-  'echo "$2" > /proc/sys/kernel/hostname || { echo "$$ fail $t cannot set the hostname"; exit 1; }',
-  'echo 0 > /proc/sys/net/ipv4/ip_forward',
-  'ip -batch - 2>"$3" || { read -r e < "$3"; echo "$$ fail $t $e"; exit 1; }',
-  'echo "$$ ok $t"',
-  'exec catatonit -P </dev/null >/dev/null 2>&1',
-].join('\n');
 
 export interface HolderSpec {
   key: string;
@@ -52,7 +41,7 @@ export interface ServerSpec {
   /** KEMU_POD mark (a pod key, or `node/<name>` for node-level servers). */
   key: string;
   container: string;
-  /** Whose namespaces to enter: a pod holder's (net, uts, ipc) or a named network namespace. */
+  /** Whose namespaces to enter: a pod holder's (net, uts, ipc; the server joins them itself) or a named network namespace. */
   enter: { holderPid: number } | { netns: string };
   /** Arguments of the default server. */
   args: string[];
@@ -70,7 +59,7 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
   const errors = await mkdtemp(join(tmpdir(), `kemu-${lab}-`));
   const lines = holders.map(
     (h, i) =>
-      `KEMU_POD=${q(h.key)} unshare --net=${q(`${NETNS_DIR}/${h.netns}`)} --uts --ipc -- sh -c ${q(HOLDER_SCRIPT)} holder ${i} ${q(h.hostname)} ${q(`${errors}/${i}`)} <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
+      `KEMU_POD=${q(h.key)} ${q(SANDBOX_BIN)} ${q(`${NETNS_DIR}/${h.netns}`)} ${q(h.hostname)} ${i} ${q(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
   );
   try {
     const pids = await launch(lab, lines, 'sandbox');
@@ -84,12 +73,9 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
 export async function startServers(lab: string, servers: ServerSpec[]): Promise<Map<string, number>> {
   await Promise.all(servers.map((c) => mkdir(dirname(c.log), { recursive: true })));
   const lines = servers.map((c, i) => {
-    const enter = 'holderPid' in c.enter ? `--target ${c.enter.holderPid} --net --uts --ipc` : `--net=${q(`${NETNS_DIR}/${c.enter.netns}`)}`;
-    // nsenter enters no pid namespace, so it execs the server in place: $! is the server's pid.
-    return (
-      `KEMU_POD=${q(c.key)} KEMU_CONTAINER=${q(c.container)} KEMU_READY_TAG=${i} ` +
-      `nsenter ${enter} -- ${q(NETEXEC_BIN)} ${c.args.map(q).join(' ')} 2>>${q(c.log)} & echo "$! started ${i}"`
-    );
+    // nsenter enters no pid namespace, so it execs the server in place: $! is the server's pid either way.
+    const start = 'holderPid' in c.enter ? `${q(NETEXEC_BIN)} --join ${c.enter.holderPid}` : `nsenter --net=${q(`${NETNS_DIR}/${c.enter.netns}`)} -- ${q(NETEXEC_BIN)}`;
+    return `KEMU_POD=${q(c.key)} KEMU_CONTAINER=${q(c.container)} KEMU_READY_TAG=${i} ${start} ${c.args.map(q).join(' ')} 2>>${q(c.log)} & echo "$! started ${i}"`;
   });
   const pids = await launch(lab, lines, 'server', true);
   return new Map(servers.map((c, i) => [`${c.key}/${c.container}`, pids.get(i)!]));
