@@ -115,6 +115,10 @@ describe('following changes', () => {
   it('removing a pod and running up again takes it out of endpoints and chains, and leaves other services alone', async () => {
     const before = await natRules('node-3');
     const untouched = (rules: string[]) => rules.filter((l) => /default\/(manual|nobody)/.test(l));
+    // UDP flows through the ClusterIP leave conntrack entries on the client's node (node-3).
+    await exec(LAB, 'client', 'sh', '-c', `for i in $(seq 12); do echo hostname | socat -t0.3 - UDP:${svc.web!.clusterIP}:53; done`);
+    const udpTo = async (ip: string) => (await exec(LAB, 'node/node-3', 'conntrack', '-L', '-p', 'udp', '--reply-src', ip).catch(() => '')).split('\n').filter((l) => l.includes('dport=53')).length;
+    expect(await udpTo(podIP['web-2']!)).toBeGreaterThan(0);
     const edited = topologyAs('topologies/services.yaml', LAB, (t) => {
       t.spec.workloads = t.spec.workloads.filter((w: any) => w.metadata?.name !== 'web-2');
     });
@@ -126,6 +130,8 @@ describe('following changes', () => {
     const after = await natRules('node-3');
     expect(after.join('\n')).not.toContain(podIP['web-2']);
     expect(untouched(after)).toEqual(untouched(before));
+    // Stale UDP conntrack entries towards the removed endpoint are gone, as kube-proxy clears them.
+    expect(await udpTo(podIP['web-2']!)).toBe(0);
     const seen = await exec(LAB, 'client', 'sh', '-c', `for i in $(seq 20); do curl -sS -m 3 http://${svc.web!.clusterIP}/hostname; echo; done`);
     expect(new Set(seen.trim().split('\n'))).toEqual(new Set(['web-1']));
     await mustUp(file); // put it back for any later test
