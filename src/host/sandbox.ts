@@ -16,14 +16,13 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nativeBin } from './paths.js';
 import { NETNS_DIR } from './netns.js';
 import { mapLimit, spawnCounter } from './run.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The compiled default server (scripts/build-native.sh); same depth from src/ and dist/. */
-export const NETEXEC_BIN = process.env.KEMU_NETEXEC ?? join(here, '..', '..', 'native', 'build', 'kemu-netexec');
-export const SANDBOX_BIN = process.env.KEMU_SANDBOX ?? join(here, '..', '..', 'native', 'build', 'kemu-sandbox');
+/** The compiled helpers (scripts/build-native.sh). */
+export const NETEXEC_BIN = process.env.KEMU_NETEXEC ?? nativeBin('kemu-netexec');
+export const SANDBOX_BIN = process.env.KEMU_SANDBOX ?? nativeBin('kemu-sandbox');
 export const HOLDER_BIN = 'catatonit';
 
 /** Launchers run side by side; each starts its group one process after another. */
