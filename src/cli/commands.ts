@@ -21,7 +21,7 @@ export async function upCommand(file: string, opts: { dryRun?: boolean; output?:
     lines.push(...shown.map((s) => `  ${s}`));
     if (r.diff.reasons.length > shown.length) lines.push(`  … and ${r.diff.reasons.length - shown.length} more`);
     if (r.routes.added + r.routes.removed) lines.push(`  routes: ${r.routes.added} added, ${r.routes.removed} removed`);
-    for (const s of r.proxySyncs) lines.push(`  kube-proxy on ${s.node}: ${s.mode} sync, chains of ${s.services} service ports written`);
+    for (const s of r.proxySyncs.filter((p) => p.services > 0 || p.mode === 'partial')) lines.push(`  kube-proxy on ${s.node}: ${s.mode} sync, chains of ${s.services} service ports written`);
   }
   if (!opts.dryRun) {
     const total = r.timings.reduce((a, t) => a + t.ms, 0);
