@@ -71,11 +71,26 @@ function containersOf(containers: V1Container[]): ContainerState[] {
       tcpPorts = [DEFAULT_SERVER_PORT];
       taken.add(DEFAULT_SERVER_PORT);
     }
-    return { name: c.name, image: c.image ?? '', tcpPorts, udpPorts, declaredPorts: ports };
+    const readinessProbe = probeOf(c, ports);
+    return { name: c.name, image: c.image ?? '', tcpPorts, udpPorts, declaredPorts: ports, ...(readinessProbe ? { readinessProbe } : {}) };
   });
 }
 
 const unique = (xs: number[]) => [...new Set(xs)];
+
+function probeOf(c: V1Container, ports: ContainerState['declaredPorts']): ContainerState['readinessProbe'] {
+  const probe = c.readinessProbe;
+  const port = (p: unknown) => (typeof p === 'number' ? p : ports.find((d) => d.name === p)?.containerPort);
+  if (probe?.httpGet) {
+    const n = port(probe.httpGet.port);
+    return n ? { kind: 'httpGet', port: n, path: probe.httpGet.path ?? '/' } : undefined;
+  }
+  if (probe?.tcpSocket) {
+    const n = port(probe.tcpSocket.port);
+    return n ? { kind: 'tcpSocket', port: n } : undefined;
+  }
+  return undefined;
+}
 
 /** FNV-1a (32 bit) of the template, rendered as Kubernetes renders pod-template-hash. */
 export function podTemplateHash(template: V1PodTemplateSpec): string {

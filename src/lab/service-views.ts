@@ -3,14 +3,17 @@ import { computeEndpoints, type ServiceEndpoints } from '../cluster/endpoints.js
 import type { ServiceState } from '../cluster/types.js';
 import { podNetns } from '../topology/names.js';
 import { healthyPods, observeLab } from './observe.js';
+import { readyPods } from './readiness.js';
 import type { LabRecord } from './state.js';
 
 export async function currentEndpoints(r: LabRecord): Promise<ServiceEndpoints[]> {
-  const ready = await healthyPods(r, await observeLab(r.lab), (key) => {
+  const running = await healthyPods(r, await observeLab(r.lab), (key) => {
     const [ns, name] = key.split('/') as [string, string];
     return podNetns(r.lab, ns, name);
   });
-  return computeEndpoints({ ...r.cluster, services: r.cluster.services ?? [], manualEndpoints: r.cluster.manualEndpoints ?? [] }, (k) => ready.has(k));
+  const cluster = { ...r.cluster, services: r.cluster.services ?? [], manualEndpoints: r.cluster.manualEndpoints ?? [] };
+  const ready = await readyPods(cluster, running);
+  return computeEndpoints(cluster, (k) => ready.has(k));
 }
 
 export function serviceObject(s: ServiceState): Record<string, unknown> {

@@ -25,6 +25,7 @@ import { healthyPods, observeLab } from './observe.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { readRecord, writeRecord, type LabRecord } from './state.js';
 import { removeNamespaces } from './teardown.js';
+import { readyPods } from './readiness.js';
 import { syncServices, type ServiceSyncResult } from './services.js';
 
 /** How many pod processes start at once: enough to overlap spawns on 2 cores, few enough not to thrash. */
@@ -88,8 +89,9 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
     const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutes(r.netns, r.routes, fresh.has(r.netns)));
     const routes = counts.reduce((a, c) => ({ added: a.added + c.added, removed: a.removed + c.removed }), { added: 0, removed: 0 });
     timer.start('services');
-    // Ready: pods found healthy at the start and kept, plus pods started (and listening) just now.
-    const ready = new Set([...plan.pods.filter((p) => !diff.createPods.includes(p) && healthy.has(p.key)).map((p) => p.key), ...diff.createPods.map((p) => p.key)]);
+    // Running: pods found healthy at the start and kept, plus pods started (and listening) just now.
+    const running = new Set([...plan.pods.filter((p) => !diff.createPods.includes(p) && healthy.has(p.key)).map((p) => p.key), ...diff.createPods.map((p) => p.key)]);
+    const ready = await readyPods(cluster, running);
     const services = await syncServices(cluster, record, ready, { freshNodes: new Set(diff.createMachines.filter((m) => m.role === 'node').map((m) => m.name)), freshFabric: diff.createFabric });
     for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms`);
     await writeRecord(record);

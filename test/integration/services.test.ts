@@ -1,5 +1,6 @@
 /** Services through kube-proxy-shaped iptables chains in every node namespace, with real traffic. */
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOTHING_LEFT, exec, kemu, leftovers, mustUp, pods, topologyAs } from '../helpers/kemu.js';
 
@@ -135,6 +136,30 @@ describe('following changes', () => {
     const seen = await exec(LAB, 'client', 'sh', '-c', `for i in $(seq 20); do curl -sS -m 3 http://${svc.web!.clusterIP}/hostname; echo; done`);
     expect(new Set(seen.trim().split('\n'))).toEqual(new Set(['web-1']));
     await mustUp(file); // put it back for any later test
+  });
+});
+
+describe('readiness', () => {
+  it('a pod whose server stops answering its readiness probe leaves the endpoints on the next up, and comes back', async () => {
+    const state = JSON.parse(readFileSync(`/var/lib/kemu/${LAB}/state.json`, 'utf8'));
+    const server = state.pods['default/web-2'].containers.web as number;
+    const endpointsOf = async () => JSON.parse((await kemu('get', 'endpoints', '-o', 'json', '--lab', LAB)).stdout).items.find((e: any) => e.metadata.name === 'web').subsets[0];
+    process.kill(server, 'SIGSTOP'); // alive, but answers nothing: not ready, and not restarted
+    try {
+      const r = await kemu('up', file);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain('pod default/web-2');
+      const eps = await endpointsOf();
+      expect(eps.addresses.map((a: any) => a.ip)).toEqual([podIP['web-1']]);
+      expect(eps.notReadyAddresses.map((a: any) => a.ip)).toEqual([podIP['web-2']]);
+      expect((await natRules('node-3')).join('\n')).not.toContain(`${podIP['web-2']}:8080`);
+      const seen = await exec(LAB, 'client', 'sh', '-c', `for i in $(seq 20); do curl -sS -m 3 http://${svc.web!.clusterIP}/hostname; echo; done`);
+      expect(new Set(seen.trim().split('\n'))).toEqual(new Set(['web-1']));
+    } finally {
+      process.kill(server, 'SIGCONT');
+    }
+    await mustUp(file);
+    expect((await endpointsOf()).addresses.map((a: any) => a.ip).sort()).toEqual([podIP['web-1'], podIP['web-2']].sort());
   });
 });
 
