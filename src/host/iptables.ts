@@ -1,4 +1,6 @@
 /** iptables in a namespace: one `iptables-restore --noflush` per sync, and reading chains back. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { HostCommandError, run, spawnCounter } from './run.js';
 
 export interface SavedTables {
@@ -23,8 +25,13 @@ export async function saveTables(netns: string): Promise<SavedTables> {
   return out;
 }
 
+/** With KEMU_IPTABLES_DUMP=DIR, every restore payload is also written to DIR (to read, or replay). */
+let dumped = 0;
+
 export async function restoreTables(netns: string, payload: string): Promise<void> {
   spawnCounter.other++;
+  const dump = process.env.KEMU_IPTABLES_DUMP;
+  if (dump) await writeFile(join(dump, `${String(++dumped).padStart(3, '0')}-${netns}.rules`), payload);
   const r = await run('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'], { input: payload, reject: false });
   if (r.ok) return;
   // iptables-restore names the failing line: show it with its neighbours.

@@ -18,6 +18,7 @@ import { syncRoutes } from '../host/routes.js';
 import { mapLimit } from '../host/run.js';
 import { startServers } from '../host/sandbox.js';
 import type { LabRecord } from './state.js';
+import { dropUnchangedChains } from '../plan/kube-proxy/unchanged-chains.js';
 
 export interface ServiceSyncResult {
   slices: ServiceEndpoints[];
@@ -66,8 +67,9 @@ async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: La
     restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
     payload = withHookRules(restore.payload, saved.builtinRules);
   }
-  await restoreTables(np.netns, payload);
-  record.proxy![np.node.name] = { ...prev, hashes: np.hashes, chains: { nat: restore.natChains, filter: restore.filterChains } };
+  const trimmed = dropUnchangedChains(payload, prev?.topChains);
+  await restoreTables(np.netns, trimmed.payload);
+  record.proxy![np.node.name] = { ...prev, hashes: np.hashes, chains: { nat: restore.natChains, filter: restore.filterChains }, topChains: trimmed.hashes };
   return { node: np.node.name, mode: prev ? 'partial' : 'full', services: restore.writtenServices.length, ms: Math.round(performance.now() - started) };
 }
 

@@ -15,6 +15,8 @@ export interface NodeProxyRecord {
   hashes: Record<string, string>;
   /** chains the node has, as the last sync left them */
   chains: { nat: string[]; filter: string[] };
+  /** table/chain → hash of the rules of each top-level KUBE chain, as last written */
+  topChains?: Record<string, string>;
   /** kube-proxy's health-check server of this node */
   health?: { pid: number; hash: string };
 }

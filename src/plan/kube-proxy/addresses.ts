@@ -5,8 +5,11 @@
  */
 import { cidrContains, cidrText, ipToInt, parseCidr } from '../../util/ipv4.js';
 
+const IPV4_PLAIN = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 /** Canonical text of an IPv4 address ("172.30.0.041" → "172.30.0.41"), or null if not IPv4. */
 export function normalizeIPv4(text: string): string | null {
+  if (IPV4_PLAIN.test(text)) return text; // already canonical: the common case, kept cheap
   const parts = text.trim().split('.');
   if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
   const octets = parts.map(Number);

@@ -26,9 +26,16 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
-/** base32(sha256(text))[:16]. */
+const hashes = new Map<string, string>();
+
+/** base32(sha256(text))[:16], remembered: every node's sync names the same chains. */
 export function hash16(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
+  let h = hashes.get(text);
+  if (h === undefined) {
+    h = base32(createHash('sha256').update(text).digest()).slice(0, 16);
+    hashes.set(text, h);
+  }
+  return h;
 }
 
 type PortRef = { namespace: string; name: string; portName: string; protocol: Protocol };
