@@ -1,6 +1,7 @@
 /** iptables in a namespace: one `iptables-restore --noflush` per sync, and reading chains back. */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { NETNS_DIR } from './netns.js';
 import { HostCommandError, run, spawnCounter } from './run.js';
 
 export interface SavedTables {
@@ -11,9 +12,15 @@ export interface SavedTables {
 
 const BUILTIN = /^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /;
 
+/**
+ * Run inside a namespace's network only: `nsenter --net` skips the mount namespace and /sys remount
+ * that `ip netns exec` does, a few milliseconds per call that a 50 ms sync budget notices.
+ */
+const inNetns = (netns: string, ...cmd: string[]) => ['--net=' + `${NETNS_DIR}/${netns}`, '--', ...cmd];
+
 export async function saveTables(netns: string): Promise<SavedTables> {
   spawnCounter.other++;
-  const r = await run('ip', ['netns', 'exec', netns, 'iptables-save']);
+  const r = await run('nsenter', inNetns(netns, 'iptables-save'));
   const out: SavedTables = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] } };
   let table: 'nat' | 'filter' | undefined;
   for (const line of r.stdout.split('\n')) {
@@ -32,7 +39,7 @@ export async function restoreTables(netns: string, payload: string): Promise<voi
   spawnCounter.other++;
   const dump = process.env.KEMU_IPTABLES_DUMP;
   if (dump) await writeFile(join(dump, `${String(++dumped).padStart(3, '0')}-${netns}.rules`), payload);
-  const r = await run('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'], { input: payload, reject: false });
+  const r = await run('nsenter', inNetns(netns, 'iptables-restore', '--noflush'), { input: payload, reject: false });
   if (r.ok) return;
   // iptables-restore names the failing line: show it with its neighbours.
   const m = /line:? (\d+)/i.exec(r.stderr);
@@ -46,5 +53,5 @@ export async function deleteConntrack(netns: string, filters: string[][]): Promi
   if (filters.length === 0) return;
   spawnCounter.other++;
   const script = filters.map((f) => `conntrack -D ${f.join(' ')} >/dev/null 2>&1`).join('\n') + '\ntrue\n';
-  await run('ip', ['netns', 'exec', netns, 'sh', '-s'], { input: script });
+  await run('nsenter', inNetns(netns, 'sh', '-s'), { input: script });
 }

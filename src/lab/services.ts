@@ -19,6 +19,10 @@ import { mapLimit } from '../host/run.js';
 import { startServers } from '../host/sandbox.js';
 import type { LabRecord } from './state.js';
 import { dropUnchangedChains } from '../plan/kube-proxy/unchanged-chains.js';
+import { entryHashes, serviceChainsOnly } from '../plan/kube-proxy/service-entries.js';
+import { activeChainsOf, planServicePort } from '../plan/kube-proxy/service-plan.js';
+import { isServiceChainName } from '../plan/kube-proxy/chain-names.js';
+import { servicePortKey } from '../plan/kube-proxy/types.js';
 
 export interface ServiceSyncResult {
   slices: ServiceEndpoints[];
@@ -53,24 +57,65 @@ const EMPTY_TABLES = { chains: { nat: [], filter: [] }, builtinRules: { nat: [],
 async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: LabRecord, fresh: boolean): Promise<ServiceSyncResult['synced'][number] | undefined> {
   const started = performance.now();
   const prev = record.proxy![np.node.name];
-  let payload: string;
-  let restore: ReturnType<typeof renderProxyRules>;
+  const done = (mode: 'full' | 'partial', services: number) => ({ node: np.node.name, mode, services, ms: Math.round(performance.now() - started) });
   if (prev) {
     const keys = new Set([...Object.keys(np.hashes), ...Object.keys(prev.hashes)]);
     const changed = new Set([...keys].filter((k) => np.hashes[k] !== prev.hashes[k]));
     if (changed.size === 0) return undefined;
-    restore = renderProxyRules(np.node, ports, { changed, previousChains: prev.chains });
-    payload = restore.payload;
-  } else {
-    // First sync of this node (or after its record was lost): learn what exists, write everything.
-    const saved = fresh ? EMPTY_TABLES : await saveTables(np.netns);
-    restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
-    payload = withHookRules(restore.payload, saved.builtinRules);
+    const quick = await syncChangedOnly(np, ports, record, changed);
+    if (quick !== undefined) return done('partial', quick);
+    const restore = renderProxyRules(np.node, ports, { changed, previousChains: prev.chains });
+    await write(np, restore, restore.payload, ports, record);
+    return done('partial', restore.writtenServices.length);
   }
+  // First sync of this node (or after its record was lost): learn what exists, write everything.
+  const saved = fresh ? EMPTY_TABLES : await saveTables(np.netns);
+  const restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
+  await write(np, restore, withHookRules(restore.payload, saved.builtinRules), ports, record);
+  return done('full', restore.writtenServices.length);
+}
+
+async function write(np: NodeProxyPlan, restore: ReturnType<typeof renderProxyRules>, payload: string, ports: ProxyServicePort[], record: LabRecord): Promise<void> {
+  const prev = record.proxy![np.node.name];
   const trimmed = dropUnchangedChains(payload, prev?.topChains);
   await restoreTables(np.netns, trimmed.payload);
-  record.proxy![np.node.name] = { ...prev, hashes: np.hashes, chains: { nat: restore.natChains, filter: restore.filterChains }, topChains: trimmed.hashes };
-  return { node: np.node.name, mode: prev ? 'partial' : 'full', services: restore.writtenServices.length, ms: Math.round(performance.now() - started) };
+  record.proxy![np.node.name] = {
+    ...prev,
+    hashes: np.hashes,
+    chains: { nat: restore.natChains, filter: restore.filterChains },
+    topChains: trimmed.hashes,
+    entries: entryHashes(payload, ports.map(servicePortKey)),
+  };
+}
+
+/**
+ * The common case of a small change: render only the changed service ports. When their rules in the
+ * top-level chains come out as before, only their own chains (and the `-X` of chains they no longer
+ * use) need writing; the rest of the table, untouched, is already right. Returns undefined when the
+ * change reaches the top-level chains and a whole render is needed.
+ */
+async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], record: LabRecord, changed: Set<string>): Promise<number | undefined> {
+  const prev = record.proxy![np.node.name]!;
+  if (!prev.entries || [...changed].some((k) => np.hashes[k] === undefined || prev.hashes[k] === undefined)) return undefined;
+  const subset = ports.filter((sp) => changed.has(servicePortKey(sp)));
+  const before = (record.proxyPorts ?? []).filter((sp) => changed.has(servicePortKey(sp)));
+  const oldChains = before.flatMap((sp) => {
+    const plan = planServicePort(sp, np.node.name);
+    return plan ? activeChainsOf(plan) : [];
+  });
+  const totalEndpoints = ports.reduce((n, sp) => n + sp.endpoints.length, 0);
+  const restore = renderProxyRules(np.node, subset, { previousChains: { nat: oldChains, filter: [] }, totalEndpoints });
+  const now = entryHashes(restore.payload, changed);
+  if ([...changed].some((k) => now[k] !== prev.entries![k])) return undefined;
+  await restoreTables(np.netns, serviceChainsOnly(restore.payload));
+  const stale = new Set(oldChains);
+  const active = restore.natChains.filter(isServiceChainName);
+  record.proxy![np.node.name] = {
+    ...prev,
+    hashes: np.hashes,
+    chains: { nat: [...new Set([...prev.chains.nat.filter((c) => !stale.has(c)), ...active])], filter: prev.chains.filter },
+  };
+  return restore.writtenServices.length;
 }
 
 /**

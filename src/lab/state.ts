@@ -17,6 +17,8 @@ export interface NodeProxyRecord {
   chains: { nat: string[]; filter: string[] };
   /** table/chain → hash of the rules of each top-level KUBE chain, as last written */
   topChains?: Record<string, string>;
+  /** service-port key → hash of its rules in the top-level chains, as last written */
+  entries?: Record<string, string>;
   /** kube-proxy's health-check server of this node */
   health?: { pid: number; hash: string };
 }

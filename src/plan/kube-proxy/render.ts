@@ -49,7 +49,7 @@ export function renderProxyRules(node: ProxyNode, services: ProxyServicePort[], 
     localhostNodePorts,
     nfacct,
     nodeIP: node.nodeIPs.map(normalizeIPv4).find((ip): ip is string => ip !== null),
-    largeClusterMode: totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
+    largeClusterMode: (opts.totalEndpoints ?? totalEndpoints) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
     filterRules,
     natRules,
   };

@@ -72,6 +72,8 @@ export interface RenderOptions {
   changed?: Set<string>;
   /** Chains that exist now (from `iptables-save`), for stale-chain deletion. */
   previousChains?: { nat: string[]; filter: string[] };
+  /** Render as if the whole node had this many endpoints (when `services` is only a subset). */
+  totalEndpoints?: number;
 }
 
 export interface ProxyRestore {
