@@ -27,7 +27,7 @@ export function entryHashes(payload: string, keys: Iterable<string>): Record<str
   return out;
 }
 
-/** The payload without any top-level chain: only per-service chains and `-X` lines remain. */
+/** The payload without any top-level chain: only per-service chains and `-X` lines remain (tables left empty are dropped). */
 export function serviceChainsOnly(payload: string): string {
   return payload
     .split('\n')
@@ -35,5 +35,6 @@ export function serviceChainsOnly(payload: string): string {
       const chain = chainOf(l);
       return chain === undefined || isServiceChainName(chain);
     })
-    .join('\n');
+    .join('\n')
+    .replace(/^\*\w+\nCOMMIT\n/gm, '');
 }

@@ -28,9 +28,9 @@ describe('service entries', () => {
     expect(entryHashes(payload(80).replace('10.0.0.1:80', '10.0.0.9:80'), ['ns/a:p'])['ns/a:p']).toBe(a['ns/a:p']);
   });
 
-  it('keep only per-service chains and -X lines', () => {
+  it('keep only per-service chains and -X lines, dropping tables left empty', () => {
     expect(serviceChainsOnly(payload(80))).toBe(
-      '*filter\nCOMMIT\n*nat\n:KUBE-SVC-AAAA - [0:0]\n:KUBE-SEP-OLD - [0:0]\n-A KUBE-SVC-AAAA -m comment --comment "ns/a:p -> 10.0.0.1:80" -j KUBE-SEP-NEW\n-X KUBE-SEP-OLD\nCOMMIT\n',
+      '*nat\n:KUBE-SVC-AAAA - [0:0]\n:KUBE-SEP-OLD - [0:0]\n-A KUBE-SVC-AAAA -m comment --comment "ns/a:p -> 10.0.0.1:80" -j KUBE-SEP-NEW\n-X KUBE-SEP-OLD\nCOMMIT\n',
     );
   });
 });
