@@ -105,6 +105,25 @@ describe('NodePort and LoadBalancer from outside the cluster', () => {
   });
 });
 
+describe('source ranges, external IPs, internalTrafficPolicy', () => {
+  it('drops LoadBalancer clients outside loadBalancerSourceRanges (KUBE-FW)', async () => {
+    const lb = svc['web-lb-restricted']!;
+    expect((await curl('host/outside', `http://${lb.lbIPs[0]}/hostname`, 2)).exitCode).toBe(28);
+    expect(await exec(LAB, 'node/node-1', 'iptables-save', '-t', 'nat')).toMatch(new RegExp(`-A KUBE-FW-\\w+ -s 10\\.99\\.0\\.0/16 .*-j KUBE-EXT-`));
+  });
+
+  it('serves an external IP routed to the nodes', async () => {
+    expect(['web-1', 'web-2']).toContain((await curl('host/outside', 'http://172.31.254.10/hostname')).stdout);
+  });
+
+  it('internalTrafficPolicy Local: a pod reaches only endpoints on its own node', async () => {
+    const ip = svc['web-node-local']!.clusterIP;
+    const seen = await exec(LAB, 'web-1', 'sh', '-c', `for i in $(seq 10); do curl -sS -m 3 http://${ip}/hostname; echo; done`);
+    expect(new Set(seen.trim().split('\n'))).toEqual(new Set(['web-1']));
+    expect((await curl('client', `http://${ip}/hostname`, 2)).exitCode).toBe(28); // node-3 has none: dropped
+  });
+});
+
 describe('following changes', () => {
   it('a second up with nothing changed rewrites no rule', async () => {
     const before = await natRules('node-1');
