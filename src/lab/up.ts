@@ -14,7 +14,7 @@ import { buildCluster } from '../cluster/build.js';
 import { planLab } from '../plan/lab-plan.js';
 import type { LabPlan, PodPlan } from '../plan/types.js';
 import { loadTopology } from '../topology/load.js';
-import { fabricNetns, labRunDir, podNetns } from '../topology/names.js';
+import { fabricNetns, labPrefix, labRunDir, podNetns } from '../topology/names.js';
 import { preflight } from '../host/preflight.js';
 import { syncRoutes } from '../host/routes.js';
 import { ipBatch, mapLimit, setSysctls, spawnCounter } from '../host/run.js';
@@ -110,6 +110,9 @@ async function remove(diff: LabDiff, record: LabRecord, observed: Awaited<Return
   const orphans = observed.processes.filter((p) => p.netInode === undefined || !keptInodes.has(p.netInode)).map((p) => p.pid);
   await removeNamespaces(observed, netns, cuts, orphans);
   for (const n of netns) delete record.built[n];
+  // A removed node takes its tables with it: forget its kube-proxy state too.
+  const nodePrefix = `${labPrefix(record.lab)}node.`;
+  for (const m of diff.removeMachines) if (record.proxy && m.netns.startsWith(nodePrefix)) delete record.proxy[m.netns.slice(nodePrefix.length)];
   const removedPods = new Set(diff.removePods.map((p) => p.netns));
   for (const key of Object.keys(record.pods)) {
     const [ns, name] = key.split('/') as [string, string];
