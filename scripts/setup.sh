@@ -14,7 +14,7 @@ fi
 
 # Debian packages: the kernel tools kemu drives, the pod holder, the C toolchain for the pod server,
 # and the clients the demo and tests use.
-packages=(iproute2 iptables conntrack catatonit util-linux procps curl iputils-ping socat build-essential ca-certificates)
+packages=(iproute2 iptables conntrack catatonit bird2 util-linux procps curl iputils-ping socat build-essential ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -23,6 +23,10 @@ if ((${#missing[@]})); then
 	say "installing Debian packages: ${missing[*]}"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# kemu runs BIRD inside node namespaces only; the package's own service would run in the host's.
+if command -v systemctl >/dev/null && systemctl is-enabled bird >/dev/null 2>&1; then
+	systemctl disable --now bird >/dev/null 2>&1 || true
 fi
 
 # Node.js >= 20 (Debian 12 and Ubuntu 22.04/24.04 ship older ones; NodeSource carries 20).
