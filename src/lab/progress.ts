@@ -6,8 +6,6 @@ export interface Reporter {
   detail(text: string): void;
 }
 
-export const silentReporter: Reporter = { phase() {}, detail() {} };
-
 export class PhaseTimer {
   readonly timings: Array<{ phase: string; ms: number }> = [];
   private current?: { phase: string; started: number };

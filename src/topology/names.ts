@@ -15,8 +15,6 @@ import { createHash } from 'node:crypto';
 
 export const NETNS_PREFIX = 'kemu-';
 export const UNDERLAY_BRIDGE = 'underlay';
-/** Linux IFNAMSIZ - 1. */
-export const MAX_IFNAME = 15;
 /** A file name in /run/netns. */
 export const MAX_NETNS_NAME = 255;
 /** sun_path is 108 bytes including the terminating NUL. */
