@@ -1,5 +1,6 @@
 /** Read-only views of a lab: kubectl-shaped objects and table rows. */
 import { isAlive } from '../host/netns.js';
+import { readyPods } from './readiness.js';
 import { hostNetns, nodeNetns, podNetns } from '../topology/names.js';
 import type { LabRecord } from './state.js';
 
@@ -18,14 +19,19 @@ export interface PodView {
 }
 
 export async function podViews(r: LabRecord): Promise<PodView[]> {
+  // Containers with a readiness probe are ready only while their pod passes its probes.
+  const running = new Set(r.cluster.pods.map((p) => `${p.namespace}/${p.name}`).filter((k) => r.pods[k]));
+  const passing = await readyPods(r.cluster, running);
   return Promise.all(
     r.cluster.pods.map(async (p) => {
       const key = `${p.namespace}/${p.name}`;
       const rt = r.pods[key];
       const holderUp = rt ? await isAlive(rt.holderPid) : false;
       const alive = rt ? await Promise.all(p.containers.map(async (c) => rt.containers[c.name] !== undefined && (await isAlive(rt.containers[c.name]!)))) : [];
-      const ready = alive.filter(Boolean).length;
-      const status = !rt ? 'Pending' : holderUp && ready === p.containers.length ? 'Running' : 'Failed';
+      const probed = !passing.has(`${p.namespace}/${p.name}`);
+      const readyFlags = p.containers.map((c, i) => (alive[i] ?? false) && !(probed && c.readinessProbe));
+      const ready = readyFlags.filter(Boolean).length;
+      const status = !rt ? 'Pending' : holderUp && alive.every(Boolean) ? 'Running' : 'Failed';
       const object = {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -46,7 +52,8 @@ export async function podViews(r: LabRecord): Promise<PodView[]> {
           hostIPs: [{ ip: p.hostIP }],
           podIP: p.ip,
           podIPs: [{ ip: p.ip }],
-          containerStatuses: p.containers.map((c, i) => ({ name: c.name, image: c.image, ready: alive[i] ?? false, started: alive[i] ?? false, restartCount: 0 })),
+          conditions: [{ type: 'Ready', status: status === 'Running' && ready === p.containers.length ? 'True' : 'False' }],
+          containerStatuses: p.containers.map((c, i) => ({ name: c.name, image: c.image, ready: readyFlags[i] ?? false, started: alive[i] ?? false, restartCount: 0 })),
         },
       };
       return { namespace: p.namespace, name: p.name, node: p.nodeName, ip: p.ip, hostIP: p.hostIP, holderPid: rt?.holderPid, ready, total: p.containers.length, status, netns: podNetns(r.lab, p.namespace, p.name), object };

@@ -171,6 +171,7 @@ describe('readiness', () => {
       const eps = await endpointsOf();
       expect(eps.addresses.map((a: any) => a.ip)).toEqual([podIP['web-1']]);
       expect(eps.notReadyAddresses.map((a: any) => a.ip)).toEqual([podIP['web-2']]);
+      expect((await kemu('get', 'pods', '--lab', LAB)).stdout).toMatch(/web-2\s+0\/1\s+Running/);
       expect((await natRules('node-3')).join('\n')).not.toContain(`${podIP['web-2']}:8080`);
       const seen = await exec(LAB, 'client', 'sh', '-c', `for i in $(seq 20); do curl -sS -m 3 http://${svc.web!.clusterIP}/hostname; echo; done`);
       expect(new Set(seen.trim().split('\n'))).toEqual(new Set(['web-1']));
