@@ -26,6 +26,7 @@ import { PhaseTimer, type Reporter } from './progress.js';
 import { readRecord, writeRecord, type LabRecord } from './state.js';
 import { removeNamespaces } from './teardown.js';
 import { readyPods } from './readiness.js';
+import { syncBird } from './routing.js';
 import { syncServices, type ServiceSyncResult } from './services.js';
 
 /** How many pod processes start at once: enough to overlap spawns on 2 cores, few enough not to thrash. */
@@ -88,6 +89,12 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
     const fresh = new Set(diff.createMachines.map((m) => m.netns));
     const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutes(r.netns, r.routes, fresh.has(r.netns)));
     const routes = counts.reduce((a, c) => ({ added: a.added + c.added, removed: a.removed + c.removed }), { added: 0, removed: 0 });
+    if (cluster.network.routing === 'bgp' || record.bird) {
+      timer.start('bgp');
+      const bgp = await syncBird(cluster, record);
+      if (bgp.restarted.length) reporter.detail(`BIRD started on ${bgp.restarted.join(', ')}; all BGP sessions Established after ${bgp.establishedMs} ms`);
+      await writeRecord(record);
+    }
     timer.start('services');
     // Running: pods found healthy at the start and kept, plus pods started (and listening) just now.
     const running = new Set([...plan.pods.filter((p) => !diff.createPods.includes(p) && healthy.has(p.key)).map((p) => p.key), ...diff.createPods.map((p) => p.key)]);

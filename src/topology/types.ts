@@ -1,7 +1,7 @@
 /** The validated topology: what the user asked for, with defaults filled in and manifests typed. */
 import type { Manifest } from './manifests.js';
 
-export type RoutingMode = 'static';
+export type RoutingMode = 'static' | 'bgp';
 
 export interface NetworkSpec {
   podCIDR: string;

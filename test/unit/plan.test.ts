@@ -66,6 +66,18 @@ describe('lab plan', async () => {
     expect(p.routes.find((r) => r.node === 'b')!.routes.map(routeSpec)).toEqual(['10.244.0.0/26 via 192.168.50.2 dev eth0 proto static']);
   });
 
+  it('leaves inter-node routes to BIRD with routing: bgp, and renders one BIRD config per node', async () => {
+    const { planBird } = await import('../../src/plan/bird-nodes.js');
+    const c = buildCluster(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: bgp}\n  nodes'), '/x/t.yaml'));
+    expect(planLab(c).routes.every((r) => r.routes.length === 0)).toBe(true);
+    const bird = planBird(c);
+    expect(bird.map((b) => [b.node, b.peers, b.socket])).toEqual([
+      ['a', 1, '/run/kemu/lab/bird/a.ctl'],
+      ['b', 1, '/run/kemu/lab/bird/b.ctl'],
+    ]);
+    expect(bird[0]!.config).toContain('192.168.50.3');
+  });
+
   it('names every link explicitly, so a node called "a" is not read as a keyword', () => {
     const fabricLines = plan.machines.flatMap((m) => m.fabricLines);
     expect(fabricLines).toContain('link add name a mtu 1500 type veth peer name eth0 mtu 1500 netns kemu-lab.node.a');

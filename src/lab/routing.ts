@@ -1,0 +1,43 @@
+/**
+ * `routing: bgp`: keep one BIRD per node running with the planned config (restart it when the config
+ * changed or it died), then wait until every BGP session is Established, as Calico's BIRD would.
+ */
+import type { ClusterState } from '../cluster/types.js';
+import { planBird } from '../plan/bird-nodes.js';
+import { birdProtocols, startBird } from '../host/bird.js';
+import { isAlive, killAndWait } from '../host/netns.js';
+import { mapLimit } from '../host/run.js';
+import type { LabRecord } from './state.js';
+
+const ESTABLISHED_WITHIN_MS = 15_000;
+
+export async function syncBird(c: ClusterState, record: LabRecord): Promise<{ restarted: string[]; establishedMs: number }> {
+  const plans = planBird(c);
+  record.bird ??= {};
+  const wanted = new Set(plans.map((p) => p.node));
+  // Daemons of nodes that no longer run BIRD (mode changed, node removed).
+  const stale = Object.entries(record.bird).filter(([node]) => !wanted.has(node));
+  await killAndWait(stale.map(([, b]) => b.pid));
+  for (const [node] of stale) delete record.bird[node];
+
+  const restart = [];
+  for (const p of plans) {
+    const cur = record.bird[p.node];
+    if (!cur || cur.hash !== p.hash || !(await isAlive(cur.pid))) restart.push(p);
+  }
+  await killAndWait(restart.flatMap((p) => (record.bird![p.node] ? [record.bird![p.node]!.pid] : [])));
+  await mapLimit(restart, 8, async (p) => {
+    record.bird![p.node] = { pid: await startBird(c.lab, p), hash: p.hash };
+  });
+
+  const started = performance.now();
+  const deadline = started + ESTABLISHED_WITHIN_MS;
+  for (;;) {
+    const states = await Promise.all(plans.map(async (p) => (await birdProtocols(p.socket)).filter((x) => x.proto === 'BGP')));
+    const down = plans.filter((p, i) => states[i]!.length < p.peers || states[i]!.some((x) => !x.info.startsWith('Established')));
+    if (down.length === 0) break;
+    if (performance.now() > deadline) throw new Error(`BGP sessions not Established after ${ESTABLISHED_WITHIN_MS / 1000} s on ${down.map((p) => p.node).join(', ')}; see kemu exec node/NAME -- birdc -s <socket> show protocols all`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { restarted: restart.map((p) => p.node), establishedMs: Math.round(performance.now() - started) };
+}

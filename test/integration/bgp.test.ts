@@ -1,0 +1,51 @@
+/** routing: bgp — BIRD on every node, full iBGP mesh, pod blocks learned as `proto bird` routes. */
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOTHING_LEFT, exec, kemu, leftovers, mustUp, pods, topologyAs } from '../helpers/kemu.js';
+
+const LAB = 'kt-bgp';
+const file = topologyAs('topologies/bgp.yaml', LAB);
+
+beforeAll(async () => {
+  await mustUp(file); // returns once every session is Established
+});
+afterAll(async () => {
+  await kemu('down', '-q', LAB);
+});
+
+describe('BGP routing with BIRD', () => {
+  it('has every session Established on every node', async () => {
+    for (const node of ['node-1', 'node-2', 'node-3']) {
+      const out = (await execa('birdc', ['-s', `/run/kemu/${LAB}/bird/${node}.ctl`, 'show', 'protocols'])).stdout;
+      const bgp = out.split('\n').filter((l) => /\sBGP\s/.test(l));
+      expect(bgp, out).toHaveLength(2);
+      for (const l of bgp) expect(l).toContain('Established');
+    }
+  });
+
+  it('learns the other nodes’ blocks as proto bird routes, with no static leftovers', async () => {
+    const nodes = JSON.parse((await kemu('get', 'nodes', '-o', 'json', '--lab', LAB)).stdout).items;
+    for (const n of nodes) {
+      const routes = await exec(LAB, `node/${n.metadata.name}`, 'ip', 'route');
+      expect(routes).not.toContain('proto static');
+      expect(routes).toContain(`blackhole ${n.spec.podCIDR} proto bird`);
+      for (const other of nodes.filter((o: any) => o !== n))
+        expect(routes).toMatch(new RegExp(`^${other.spec.podCIDR.replace(/[./]/g, '\\$&')} via ${other.status.addresses[0].address.replace(/\./g, '\\.')} dev eth0 proto bird`, 'm'));
+    }
+  });
+
+  it('carries pod-to-pod traffic across nodes with the client IP preserved', async () => {
+    const list = await pods(LAB);
+    const client = list.find((p) => p.name === 'client')!;
+    for (const server of list.filter((p) => p.name !== 'client' && p.node !== client.node)) {
+      expect(await exec(LAB, 'client', 'curl', '-sS', '-m', '5', `http://${server.ip}:8080/hostname`)).toBe(server.name);
+      expect(await exec(LAB, 'client', 'curl', '-sS', '-m', '5', `http://${server.ip}:8080/clientip`)).toMatch(new RegExp(`^${client.ip.replace(/\./g, '\\.')}:`));
+    }
+  });
+
+  it('a second up changes nothing; down removes BIRD with the lab', async () => {
+    expect((await kemu('up', file)).stdout).toContain('nothing changed');
+    expect((await kemu('down', LAB)).exitCode).toBe(0);
+    expect(await leftovers(LAB)).toEqual(NOTHING_LEFT);
+  });
+});
