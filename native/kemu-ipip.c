@@ -362,7 +362,12 @@ int main(int argc, char **argv)
 		rmsg[i].msg_hdr = (struct msghdr){ .msg_iov = &riov[i], .msg_iovlen = 1 };
 	}
 
-	printf("ready\n"), fflush(stdout);
+	/* kemu starts these from a launcher: KEMU_READY_TAG says which one is ready. */
+	const char *tag = getenv("KEMU_READY_TAG");
+	if (tag && *tag)
+		printf("ready %.40s\n", tag), fflush(stdout);
+	else
+		printf("ready\n"), fflush(stdout);
 	int nul = open("/dev/null", O_WRONLY);
 	if (nul >= 0) dup2(nul, 1), close(nul);
 

@@ -50,22 +50,25 @@ export function buildCluster(t: Topology, previous?: ClusterState): ClusterState
     new Map((previous?.pods ?? []).map((p) => [key(p), p.nodeName])),
   );
   const previousIps = new Map((previous?.pods ?? []).map((p) => [key(p), p]));
+  const tunnelKey = (node: string) => `tunnel:${node}`;
+  const previousTunnels = new Map((previous?.nodes ?? []).map((n) => [n.name, n.tunnelIP]));
+  const tunnels = t.network.routing === 'ipip' ? t.nodes.map((n) => ({ key: tunnelKey(n.name), node: n.name, pinned: false, want: previousTunnels.get(n.name) })) : [];
   const ipam = allocate(
     t.network.podCIDR,
     t.network.blockSize,
-    intents.map((p) => {
+    [...tunnels, ...intents.map((p) => {
       const pinned = podIpAnnotation(p.annotations).ip;
       const prev = previousIps.get(key(p));
       const node = placement.get(key(p))!;
       return { key: key(p), node, pinned: pinned !== undefined, want: pinned ?? (prev?.nodeName === node ? prev.ip : undefined) };
-    }),
+    })],
     new Map((previous?.nodes ?? []).map((n) => [n.name, n.blocks])),
   );
   if (ipam.failures.length) {
     throw new InputError(
       t.file,
       ipam.failures.map((f) => {
-        const origin = seen.get(f.key)!;
+        const origin = seen.get(f.key) ?? 'spec.network.podCIDR';
         return { path: `${origin}.metadata.annotations`, message: `pod ${f.key}: ${f.reason}` };
       }),
     );
@@ -91,7 +94,14 @@ export function buildCluster(t: Topology, previous?: ClusterState): ClusterState
   return {
     lab: t.name,
     network: t.network,
-    nodes: t.nodes.map((n) => ({ name: n.name, ip: underlay.get(n.name)!, labels: n.labels, extraAddresses: n.extraAddresses, blocks: ipam.blocks.get(n.name) ?? [] })),
+    nodes: t.nodes.map((n) => ({
+      name: n.name,
+      ip: underlay.get(n.name)!,
+      labels: n.labels,
+      extraAddresses: n.extraAddresses,
+      blocks: ipam.blocks.get(n.name) ?? [],
+      ...(ipam.addresses.has(tunnelKey(n.name)) ? { tunnelIP: ipam.addresses.get(tunnelKey(n.name))! } : {}),
+    })),
     externalHosts: t.externalHosts.map((h) => ({ name: h.name, ip: underlay.get(h.name)!, extraAddresses: h.extraAddresses })),
     pods,
     services,

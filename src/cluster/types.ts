@@ -35,6 +35,8 @@ export interface NodeState {
   extraAddresses: string[];
   /** IPAM blocks with affinity to this node, in allocation order. */
   blocks: string[];
+  /** tunl0's address (routing: ipip): allocated from the node's block before any pod, as calico-node does. */
+  tunnelIP?: string;
 }
 
 export interface HostState {

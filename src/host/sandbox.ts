@@ -23,6 +23,7 @@ import { mapLimit, spawnCounter } from './run.js';
 /** The compiled helpers (scripts/build-native.sh). */
 export const NETEXEC_BIN = process.env.KEMU_NETEXEC ?? nativeBin('kemu-netexec');
 export const SANDBOX_BIN = process.env.KEMU_SANDBOX ?? nativeBin('kemu-sandbox');
+export const IPIP_BIN = process.env.KEMU_IPIP ?? nativeBin('kemu-ipip');
 export const HOLDER_BIN = 'catatonit';
 
 /** Launchers run side by side; each starts its group one process after another. */
@@ -42,8 +43,10 @@ export interface ServerSpec {
   container: string;
   /** Whose namespaces to enter: a pod holder's (net, uts, ipc; the server joins them itself) or a named network namespace. */
   enter: { holderPid: number } | { netns: string };
-  /** Arguments of the default server. */
+  /** Arguments of the program (the default server unless `bin` says otherwise). */
   args: string[];
+  /** A node-level helper instead of the default server (entered with `enter.netns`). */
+  bin?: string;
   log: string;
 }
 
@@ -73,7 +76,7 @@ export async function startServers(lab: string, servers: ServerSpec[]): Promise<
   await Promise.all(servers.map((c) => mkdir(dirname(c.log), { recursive: true })));
   const lines = servers.map((c, i) => {
     // nsenter enters no pid namespace, so it execs the server in place: $! is the server's pid either way.
-    const start = 'holderPid' in c.enter ? `${q(NETEXEC_BIN)} --join ${c.enter.holderPid}` : `nsenter --net=${q(`${NETNS_DIR}/${c.enter.netns}`)} -- ${q(NETEXEC_BIN)}`;
+    const start = 'holderPid' in c.enter ? `${q(NETEXEC_BIN)} --join ${c.enter.holderPid}` : `nsenter --net=${q(`${NETNS_DIR}/${c.enter.netns}`)} -- ${q(c.bin ?? NETEXEC_BIN)}`;
     return `KEMU_POD=${q(c.key)} KEMU_CONTAINER=${q(c.container)} KEMU_READY_TAG=${i} ${start} ${c.args.map(q).join(' ')} 2>>${q(c.log)} & echo "$! started ${i}"`;
   });
   const pids = await launch(lab, lines, 'server', true);

@@ -5,13 +5,36 @@
 import type { ClusterState } from '../cluster/types.js';
 import { planBird } from '../plan/bird-nodes.js';
 import { birdProtocols, startBird } from '../host/bird.js';
+import { startTunnel } from '../host/tunnel.js';
+import { planTunnels } from '../plan/tunnels.js';
 import { isAlive, killAndWait } from '../host/netns.js';
 import { mapLimit } from '../host/run.js';
 import type { LabRecord } from './state.js';
 
 const ESTABLISHED_WITHIN_MS = 15_000;
 
-export async function syncBird(c: ClusterState, record: LabRecord): Promise<{ restarted: string[]; establishedMs: number }> {
+/** tunl0 on every node first: BIRD refuses routes through an interface that does not exist yet. */
+async function syncTunnels(c: ClusterState, record: LabRecord): Promise<string[]> {
+  const plans = planTunnels(c);
+  record.tunnels ??= {};
+  const wanted = new Set(plans.map((p) => p.node));
+  const stale = Object.entries(record.tunnels).filter(([node]) => !wanted.has(node));
+  await killAndWait(stale.flatMap(([, t]) => (t.pid ? [t.pid] : [])));
+  for (const [node] of stale) delete record.tunnels[node];
+  const restart = [];
+  for (const p of plans) {
+    const cur = record.tunnels[p.node];
+    if (!cur || cur.hash !== p.hash || (cur.datapath === 'userspace' && !(cur.pid && (await isAlive(cur.pid))))) restart.push(p);
+  }
+  await killAndWait(restart.flatMap((p) => (record.tunnels![p.node]?.pid ? [record.tunnels![p.node]!.pid!] : [])));
+  await mapLimit(restart, 8, async (p) => {
+    record.tunnels![p.node] = { ...(await startTunnel(c.lab, p)), hash: p.hash };
+  });
+  return restart.map((p) => `${p.node} (${record.tunnels![p.node]!.datapath})`);
+}
+
+export async function syncBird(c: ClusterState, record: LabRecord): Promise<{ restarted: string[]; tunnels: string[]; establishedMs: number }> {
+  const tunnels = await syncTunnels(c, record);
   const plans = planBird(c);
   record.bird ??= {};
   const wanted = new Set(plans.map((p) => p.node));
@@ -39,5 +62,5 @@ export async function syncBird(c: ClusterState, record: LabRecord): Promise<{ re
     if (performance.now() > deadline) throw new Error(`BGP sessions not Established after ${ESTABLISHED_WITHIN_MS / 1000} s on ${down.map((p) => p.node).join(', ')}; see kemu exec node/NAME -- birdc -s <socket> show protocols all`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { restarted: restart.map((p) => p.node), establishedMs: Math.round(performance.now() - started) };
+  return { restarted: restart.map((p) => p.node), tunnels, establishedMs: Math.round(performance.now() - started) };
 }

@@ -34,6 +34,8 @@ export interface LabRecord {
   pods: Record<string, PodRuntime>;
   /** node → its kube-proxy state */
   proxy?: Record<string, NodeProxyRecord>;
+  /** node → its tunl0 (routing: ipip): which datapath, and the userspace one's pid */
+  tunnels?: Record<string, { datapath: 'kernel' | 'userspace'; pid?: number; hash: string }>;
   /** node → its BIRD daemon (routing: bgp) */
   bird?: Record<string, { pid: number; hash: string }>;
   /** the service ports of the last sync (for UDP conntrack clean-up) */

@@ -89,9 +89,10 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
     const fresh = new Set(diff.createMachines.map((m) => m.netns));
     const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutes(r.netns, r.routes, fresh.has(r.netns)));
     const routes = counts.reduce((a, c) => ({ added: a.added + c.added, removed: a.removed + c.removed }), { added: 0, removed: 0 });
-    if (cluster.network.routing === 'bgp' || record.bird) {
+    if (cluster.network.routing !== 'static' || record.bird) {
       timer.start('bgp');
       const bgp = await syncBird(cluster, record);
+      if (bgp.tunnels.length) reporter.detail(`tunl0 up on ${bgp.tunnels.join(', ')}`);
       if (bgp.restarted.length) reporter.detail(`BIRD started on ${bgp.restarted.join(', ')}; all BGP sessions Established after ${bgp.establishedMs} ms`);
       await writeRecord(record);
     }

@@ -1,4 +1,4 @@
-/** `routing: bgp`: one BIRD per node, full iBGP mesh, Calico's config (plan/bird), IPIP off. */
+/** `routing: bgp|ipip`: one BIRD per node, full iBGP mesh, Calico's config (plan/bird); IPIP per ipipMode. */
 import type { ClusterState } from '../cluster/types.js';
 import { birdSocketPath, labRunDir, nodeNetns } from '../topology/names.js';
 import { DEFAULT_AS } from './bird/types.js';
@@ -18,7 +18,7 @@ export interface BirdNodePlan {
 }
 
 export function planBird(c: ClusterState): BirdNodePlan[] {
-  if (c.network.routing !== 'bgp') return [];
+  if (c.network.routing === 'static') return [];
   return c.nodes.map((n) => {
     const socket = birdSocketPath(c.lab, n.name);
     const config = renderBirdConfig({
@@ -28,7 +28,7 @@ export function planBird(c: ClusterState): BirdNodePlan[] {
       nodeIp: n.ip,
       nodeSubnet: c.network.underlay.subnet,
       blocks: n.blocks,
-      pools: [{ cidr: c.network.podCIDR, ipipMode: 'Never', natOutgoing: false }],
+      pools: [{ cidr: c.network.podCIDR, ipipMode: c.network.routing === 'ipip' ? (c.network.ipipMode ?? 'Always') : 'Never', natOutgoing: false }],
       peers: c.nodes.filter((p) => p.name !== n.name).map((p) => ({ name: p.name, ip: p.ip, as: DEFAULT_AS, sameSubnet: true })),
       isRouteReflector: false,
       tunnelDevice: 'tunl0',

@@ -13,7 +13,8 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
   const netns = podNetns(c.lab, pod.namespace, pod.name);
   const cali = caliName(pod.namespace, pod.name);
   const mac = podMac(pod.namespace, pod.name);
-  const mtu = c.network.underlay.mtu;
+  // Calico sizes pod interfaces for the encapsulation: IPIP takes 20 bytes.
+  const mtu = c.network.underlay.mtu - (c.network.routing === 'ipip' ? 20 : 0);
   // The pod side runs inside the new sandbox and creates the pair, placing the host end in the node.
   const podLines = [
     'link set lo up',

@@ -21,7 +21,7 @@ export function planRoutes(c: ClusterState): NodeRoutesPlan[] {
   return c.nodes.map((node) => {
     const routes: RoutePlan[] = [];
     // With BGP, BIRD installs the blackholes and learned routes (proto bird): kemu writes none.
-    if (c.network.routing === 'bgp') return { node: node.name, netns: nodeNetns(c.lab, node.name), routes };
+    if (c.network.routing !== 'static') return { node: node.name, netns: nodeNetns(c.lab, node.name), routes };
     for (const b of blockOwner) {
       if (b.node.name === node.name) routes.push({ dst: b.text, type: 'blackhole' });
       else routes.push({ dst: b.text, type: 'unicast', via: b.node.ip, dev: 'eth0' });

@@ -25,7 +25,8 @@ export async function parseTopology(text: string, file: string): Promise<Topolog
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {
-    throw new InputError(file, doc.errors.map((e) => ({ path: '', where: at(file, lines, e.pos[0]), message: `malformed YAML: ${e.message.split('\n')[0]}` })));
+    // The first errors locate the mistake; the rest are usually its echoes.
+    throw new InputError(file, doc.errors.slice(0, 3).map((e) => ({ path: '', where: at(file, lines, e.pos[0]), message: `malformed YAML: ${e.message.split('\n')[0]}` })));
   }
   const parsed = topologySchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
@@ -88,6 +89,7 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]):
       serviceCIDR: net.serviceCIDR,
       underlay: { subnet: net.underlay.subnet, gateway: net.underlay.gateway ?? intToIp(subnet.base + 1), mtu: net.underlay.mtu },
       routing: net.routing,
+      ...(net.routing === 'ipip' ? { ipipMode: net.ipipMode ?? 'Always' } : {}),
       nodePortRange: { min: Number(net.nodePortRange.split('-')[0]), max: Number(net.nodePortRange.split('-')[1]) },
       ...(net.loadBalancerPool ? { loadBalancerPool: net.loadBalancerPool } : {}),
     },

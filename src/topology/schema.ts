@@ -26,7 +26,11 @@ const network = z.strictObject({
   blockSize: z.number().int().min(20, 'must be between 20 and 32 (Calico blockSize)').max(32, 'must be between 20 and 32 (Calico blockSize)').default(26),
   serviceCIDR: cidr.default('10.96.0.0/12'),
   underlay: underlay.prefault({}),
-  routing: z.enum(['static', 'bgp'], { message: "must be 'static' (inter-node routes written by kemu) or 'bgp' (BIRD on every node, full mesh)" }).default('static'),
+  routing: z
+    .enum(['static', 'bgp', 'ipip'], { message: "must be 'static' (routes written by kemu), 'bgp' (BIRD, Calico ipipMode Never) or 'ipip' (BIRD over IPIP)" })
+    .default('static'),
+  /** Calico's ipipMode, with routing: ipip. */
+  ipipMode: z.enum(['Always'], { message: "must be 'Always' (CrossSubnet is not supported yet)" }).optional(),
   /** As kube-apiserver's --service-node-port-range. */
   nodePortRange: z
     .string()

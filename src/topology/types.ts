@@ -1,7 +1,7 @@
 /** The validated topology: what the user asked for, with defaults filled in and manifests typed. */
 import type { Manifest } from './manifests.js';
 
-export type RoutingMode = 'static' | 'bgp';
+export type RoutingMode = 'static' | 'bgp' | 'ipip';
 
 export interface NetworkSpec {
   podCIDR: string;
@@ -9,6 +9,8 @@ export interface NetworkSpec {
   serviceCIDR: string;
   underlay: { subnet: string; gateway: string; mtu: number };
   routing: RoutingMode;
+  /** With routing ipip: when to encapsulate (Calico ipipMode). */
+  ipipMode?: 'Always';
   nodePortRange: { min: number; max: number };
   loadBalancerPool?: string;
 }

@@ -27,6 +27,7 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
       const [pb, b] = cidrs[j]!;
       if (cidrsOverlap(parseCidr(a), parseCidr(b))) add(pb, `${b} overlaps ${pa} ${a}; the pod, service, underlay and load-balancer ranges must be disjoint`);
     }
+  if (raw.spec.network.ipipMode && net.routing !== 'ipip') add('spec.network.ipipMode', `only applies with routing: ipip (routing is '${net.routing}')`);
   const { min, max } = net.nodePortRange;
   if (!(min >= 1 && max <= 65535 && min <= max)) add('spec.network.nodePortRange', `${min}-${max} must be a range of ports within 1-65535, low end first`);
   const pool = parseCidr(net.podCIDR);

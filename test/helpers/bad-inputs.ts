@@ -93,6 +93,20 @@ export const BAD_INPUTS: BadInput[] = [
     message: /network namespace name kemu-kt-bad-long.* would be 2\d\d characters, over the 255 .* shorten the lab name/,
   },
   {
+    name: 'unknown routing mode',
+    lab: 'kt-bad-routing',
+    text: topo('kt-bad-routing', { network: { routing: 'vxlan' } }),
+    path: 'spec.network.routing',
+    message: /must be 'static'.*'bgp'.*'ipip'/,
+  },
+  {
+    name: 'ipipMode without ipip',
+    lab: 'kt-bad-ipipmode',
+    text: topo('kt-bad-ipipmode', { network: { routing: 'bgp', ipipMode: 'Always' } }),
+    path: 'spec.network.ipipMode',
+    message: /only applies with routing: ipip/,
+  },
+  {
     name: 'nodePort out of range',
     lab: 'kt-bad-np-range',
     text: topo('kt-bad-np-range', { workloads: [service('s', { type: 'NodePort', ports: [{ port: 80, nodePort: 40000 }] })] }),

@@ -78,6 +78,22 @@ describe('lab plan', async () => {
     expect(bird[0]!.config).toContain('192.168.50.3');
   });
 
+  it('chooses the kernel ipip device when `ip link add tunl0 type ipip` works, else the userspace datapath', async () => {
+    const { ipipDatapath } = await import('../../src/plan/tunnels.js');
+    expect(ipipDatapath({ ok: true, stderr: '' })).toBe('kernel');
+    expect(ipipDatapath({ ok: false, stderr: 'RTNETLINK answers: File exists' })).toBe('kernel'); // the module made tunl0 already
+    expect(ipipDatapath({ ok: false, stderr: 'Error: Unknown device type.' })).toBe('userspace');
+  });
+
+  it('reserves tunl0’s address in each node’s block before any pod, with routing: ipip', async () => {
+    const c = buildCluster(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: ipip}\n  nodes'), '/x/t.yaml'));
+    expect(c.nodes.map((n) => [n.name, n.tunnelIP, n.blocks[0]])).toEqual([
+      ['a', '10.244.0.64', '10.244.0.64/26'],
+      ['b', '10.244.0.0', '10.244.0.0/26'],
+    ]);
+    expect(c.pods.map((p) => p.ip)).not.toContain('10.244.0.64');
+  });
+
   it('names every link explicitly, so a node called "a" is not read as a keyword', () => {
     const fabricLines = plan.machines.flatMap((m) => m.fabricLines);
     expect(fabricLines).toContain('link add name a mtu 1500 type veth peer name eth0 mtu 1500 netns kemu-lab.node.a');
