@@ -7,6 +7,7 @@ import type { Reporter } from '../lab/progress.js';
 import { readRecord } from '../lab/state.js';
 import { up } from '../lab/up.js';
 import { asList, nodeObjects, podViews, resolveTarget } from '../lab/views.js';
+import { bgpView, routesView } from '../lab/routing-views.js';
 import { currentEndpoints, endpointSliceObject, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/service-views.js';
 import { formatMs, json, outputFormat, table } from './output.js';
 
@@ -113,6 +114,21 @@ export async function getCommand(kind: string, opts: { output?: string; lab?: st
     default:
       throw new Error(`unknown kind '${kind}'; use nodes, pods, services, endpoints or endpointslices`);
   }
+}
+
+export async function bgpCommand(node: string | undefined, opts: { output?: string; lab?: string }): Promise<string> {
+  const view = await bgpView(await selectLab(opts.lab), node);
+  if (outputFormat(opts.output) === 'json') return json(view);
+  return table(
+    ['NODE', 'PEER', 'PEER-NODE', 'AS', 'STATE', 'SINCE', 'IMPORTED', 'EXPORTED'],
+    view.flatMap((n) => n.sessions.map((s) => [n.node, s.peer, s.peerNode, s.peerAs, s.state, s.since, s.imported, s.exported])),
+  );
+}
+
+export async function routesCommand(node: string, opts: { output?: string; lab?: string }): Promise<string> {
+  const routes = await routesView(await selectLab(opts.lab), node);
+  if (outputFormat(opts.output) === 'json') return json(routes);
+  return table(['DESTINATION', 'VIA', 'DEV', 'PROTO', 'MEANING'], routes.map((r) => [r.dst, r.via, r.dev, r.proto, r.meaning]));
 }
 
 /** `kemu curl TARGET URL [curl options]`: curl from inside a pod, node or external host. */

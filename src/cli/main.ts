@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { InputError } from '../topology/errors.js';
 import type { Reporter } from '../lab/progress.js';
-import { curlCommand, downCommand, execCommand, getCommand, lsCommand, upCommand } from './commands.js';
+import { bgpCommand, curlCommand, downCommand, routesCommand, execCommand, getCommand, lsCommand, upCommand } from './commands.js';
 
 function stderrReporter(quiet: boolean): Reporter {
   let since = performance.now();
@@ -73,6 +73,26 @@ program
   .passThroughOptions()
   .action(async (target: string, argv: string[], opts: { lab?: string }) => {
     process.exitCode = await execCommand(target, argv, opts);
+  });
+
+program
+  .command('bgp')
+  .description("show every node's BGP sessions (peer, state, since, routes imported/exported), from BIRD")
+  .argument('[node]', 'only this node')
+  .addOption(outputOption('json'))
+  .addOption(labOption())
+  .action(async (node: string | undefined, opts: { output?: string; lab?: string }) => {
+    process.stdout.write(await bgpCommand(node, opts));
+  });
+
+program
+  .command('routes')
+  .description("show a node's kernel routes, each with what it is for (local pod, own block, learned via BGP, tunnel)")
+  .argument('<node>', 'node name')
+  .addOption(outputOption('json'))
+  .addOption(labOption())
+  .action(async (node: string, opts: { output?: string; lab?: string }) => {
+    process.stdout.write(await routesCommand(node, opts));
   });
 
 program

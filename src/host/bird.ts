@@ -41,3 +41,40 @@ export async function birdProtocols(socket: string): Promise<BirdProtocol[]> {
     .filter((f) => f.length >= 5)
     .map(([name, proto, , state, since, ...info]) => ({ name: name!, proto: proto!, state: state!, since: since!, info: info.join(' ') }));
 }
+
+export interface BgpSession {
+  protocol: string;
+  peer: string;
+  peerAs: number;
+  state: string;
+  since: string;
+  imported: number;
+  exported: number;
+}
+
+/** Every BGP session of one BIRD, from `birdc show protocols all`. */
+export async function bgpSessions(socket: string): Promise<BgpSession[]> {
+  spawnCounter.other++;
+  const r = await run('birdc', ['-s', socket, 'show', 'protocols', 'all'], { reject: false });
+  if (!r.ok) throw new Error(`BIRD does not answer on ${socket}: ${r.stderr.trim() || r.stdout.trim()}`);
+  const out: BgpSession[] = [];
+  let cur: BgpSession | undefined;
+  for (const line of r.stdout.split('\n')) {
+    const head = /^(\S+)\s+(\S+)\s+\S+\s+\S+\s+(\S+)/.exec(line);
+    if (head) {
+      cur = head[2] === 'BGP' ? { protocol: head[1]!, peer: '', peerAs: 0, state: '', since: head[3]!, imported: 0, exported: 0 } : undefined;
+      if (cur) out.push(cur);
+      continue;
+    }
+    if (!cur) continue;
+    const [, key, value] = /^\s+([^:]+):\s+(.*)$/.exec(line) ?? [];
+    if (key === 'BGP state') cur.state = value!.trim();
+    else if (key === 'Neighbor address') cur.peer = value!.trim();
+    else if (key === 'Neighbor AS') cur.peerAs = Number(value);
+    else if (key === 'Routes') {
+      cur.imported = Number(/(\d+) imported/.exec(value!)?.[1] ?? 0);
+      cur.exported = Number(/(\d+) exported/.exec(value!)?.[1] ?? 0);
+    }
+  }
+  return out;
+}

@@ -23,6 +23,19 @@ describe('BGP routing with BIRD', () => {
     }
   });
 
+  it('kemu bgp shows every session with its peer node and routes exchanged', async () => {
+    const view = JSON.parse((await kemu('bgp', '-o', 'json', '--lab', LAB)).stdout) as Array<{ node: string; sessions: Array<{ peerNode: string; state: string; imported: number; exported: number }> }>;
+    expect(view.map((n) => n.node)).toEqual(['node-1', 'node-2', 'node-3']);
+    for (const n of view) {
+      expect(n.sessions.map((s) => s.peerNode).sort()).toEqual(['node-1', 'node-2', 'node-3'].filter((x) => x !== n.node));
+      for (const s of n.sessions) expect(s).toMatchObject({ state: 'Established', imported: 1, exported: 1 });
+    }
+    const routes = (await kemu('routes', 'node-1', '--lab', LAB)).stdout;
+    expect(routes).toMatch(/learned via BGP from node-2/);
+    expect(routes).toMatch(/own IPAM block/);
+    expect(routes).toMatch(/local pod default\/client/);
+  });
+
   it('learns the other nodes’ blocks as proto bird routes, with no static leftovers', async () => {
     const nodes = JSON.parse((await kemu('get', 'nodes', '-o', 'json', '--lab', LAB)).stdout).items;
     for (const n of nodes) {
