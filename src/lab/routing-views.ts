@@ -52,7 +52,7 @@ export async function routesView(r: LabRecord, node: string): Promise<AnnotatedR
     let meaning: string;
     if (k.type === 'blackhole') meaning = `own IPAM block (blackhole: unused addresses go nowhere)${proto === 'bird' ? ', advertised over BGP' : ''}`;
     else if (k.dev && byCali.has(k.dev)) meaning = `local pod ${byCali.get(k.dev)}`;
-    else if (proto === 'bird') meaning = `learned via BGP from ${peer ?? k.gateway}${tunnel}`;
+    else if (proto === 'bird') meaning = `pod block of ${peer ?? k.gateway}, learned via BGP${tunnel}`;
     else if (proto === 'static') meaning = `pod block of ${peer ?? k.gateway} (static route written by kemu)`;
     else if (k.dst === 'default') meaning = 'default route via the underlay gateway (Calico needs one for proxy ARP)';
     else if (proto === 'kernel') meaning = `connected network on ${k.dev}`;

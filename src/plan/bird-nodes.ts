@@ -1,7 +1,7 @@
 /** `routing: bgp|ipip`: one BIRD per node, full iBGP mesh, Calico's config (plan/bird); IPIP per ipipMode. */
 import type { ClusterState } from '../cluster/types.js';
 import { birdSocketPath, labRunDir, nodeNetns } from '../topology/names.js';
-import { DEFAULT_AS } from './bird/types.js';
+import { DEFAULT_AS, type BirdPeer } from './bird/types.js';
 import { renderBirdConfig } from './bird/render.js';
 import { planHash } from './hash.js';
 
@@ -19,6 +19,9 @@ export interface BirdNodePlan {
 
 export function planBird(c: ClusterState): BirdNodePlan[] {
   if (c.network.routing === 'static') return [];
+  // One cluster id for all reflectors (Calico's routeReflectorClusterID), so they do not loop routes.
+  const firstRR = c.nodes.find((n) => c.network.routeReflectors.includes(n.name));
+  const clusterId = firstRR?.ip;
   return c.nodes.map((n) => {
     const socket = birdSocketPath(c.lab, n.name);
     const config = renderBirdConfig({
@@ -29,13 +32,28 @@ export function planBird(c: ClusterState): BirdNodePlan[] {
       nodeSubnet: c.network.underlay.subnet,
       blocks: n.blocks,
       pools: [{ cidr: c.network.podCIDR, ipipMode: c.network.routing === 'ipip' ? (c.network.ipipMode ?? 'Always') : 'Never', natOutgoing: false }],
-      peers: c.nodes.filter((p) => p.name !== n.name).map((p) => ({ name: p.name, ip: p.ip, as: DEFAULT_AS, sameSubnet: true })),
-      isRouteReflector: false,
+      peers: peersOf(c, n.name),
+      isRouteReflector: c.network.routeReflectors.includes(n.name),
+      ...(clusterId ? { clusterId } : {}),
       tunnelDevice: 'tunl0',
       tunnelMtu: c.network.underlay.mtu - 20,
       controlSocket: socket,
     });
     const dir = `${labRunDir(c.lab)}/bird`;
-    return { node: n.name, netns: nodeNetns(c.lab, n.name), config, configFile: `${dir}/${n.name}.conf`, socket, pidFile: `${dir}/${n.name}.pid`, peers: c.nodes.length - 1, hash: planHash(config) };
+    return { node: n.name, netns: nodeNetns(c.lab, n.name), config, configFile: `${dir}/${n.name}.conf`, socket, pidFile: `${dir}/${n.name}.pid`, peers: peersOf(c, n.name).length, hash: planHash(config) };
   });
+}
+
+/**
+ * Full mesh: every other node. With route reflectors (as Calico's BGPPeer objects set them up): a
+ * reflector peers with every other node — clients marked `rr client`, other reflectors as plain iBGP —
+ * and a client peers only with the reflectors.
+ */
+function peersOf(c: ClusterState, node: string): BirdPeer[] {
+  const rrs = new Set(c.network.routeReflectors);
+  const others = c.nodes.filter((p) => p.name !== node);
+  const peer = (p: { name: string; ip: string }, extra: Partial<BirdPeer> = {}): BirdPeer => ({ name: p.name, ip: p.ip, as: DEFAULT_AS, sameSubnet: true, ...extra });
+  if (rrs.size === 0) return others.map((p) => peer(p));
+  if (rrs.has(node)) return others.map((p) => peer(p, rrs.has(p.name) ? { routeReflector: true } : { rrClient: true }));
+  return others.filter((p) => rrs.has(p.name)).map((p) => peer(p, { routeReflector: true }));
 }

@@ -27,6 +27,11 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
       const [pb, b] = cidrs[j]!;
       if (cidrsOverlap(parseCidr(a), parseCidr(b))) add(pb, `${b} overlaps ${pa} ${a}; the pod, service, underlay and load-balancer ranges must be disjoint`);
     }
+  const nodeNames = new Set(t.nodes.map((n) => n.name));
+  net.routeReflectors.forEach((rr, i) => {
+    if (!nodeNames.has(rr)) add(`spec.network.routeReflectors[${i}]`, `'${rr}' is not a node of this lab; nodes: ${[...nodeNames].join(', ')}`);
+  });
+  if (net.routeReflectors.length && net.routing === 'static') add('spec.network.routeReflectors', "route reflectors need BGP: set spec.network.routing to 'bgp' or 'ipip'");
   if (raw.spec.network.ipipMode && net.routing !== 'ipip') add('spec.network.ipipMode', `only applies with routing: ipip (routing is '${net.routing}')`);
   const { min, max } = net.nodePortRange;
   if (!(min >= 1 && max <= 65535 && min <= max)) add('spec.network.nodePortRange', `${min}-${max} must be a range of ports within 1-65535, low end first`);

@@ -100,6 +100,13 @@ export const BAD_INPUTS: BadInput[] = [
     message: /must be 'static'.*'bgp'.*'ipip'/,
   },
   {
+    name: 'route reflector that is not a node',
+    lab: 'kt-bad-rr',
+    text: topo('kt-bad-rr', { network: { routing: 'bgp', routeReflectors: ['n1', 'rr-9'] } }),
+    path: 'spec.network.routeReflectors[1]',
+    message: /'rr-9' is not a node of this lab/,
+  },
+  {
     name: 'ipipMode without ipip',
     lab: 'kt-bad-ipipmode',
     text: topo('kt-bad-ipipmode', { network: { routing: 'bgp', ipipMode: 'Always' } }),

@@ -31,7 +31,7 @@ describe('BGP routing with BIRD', () => {
       for (const s of n.sessions) expect(s).toMatchObject({ state: 'Established', imported: 1, exported: 1 });
     }
     const routes = (await kemu('routes', 'node-1', '--lab', LAB)).stdout;
-    expect(routes).toMatch(/learned via BGP from node-2/);
+    expect(routes).toMatch(/pod block of node-2, learned via BGP/);
     expect(routes).toMatch(/own IPAM block/);
     expect(routes).toMatch(/local pod default\/client/);
   });

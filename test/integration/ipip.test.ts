@@ -34,7 +34,7 @@ describe('IPIP routing (userspace datapath)', () => {
     expect(routes).not.toContain('proto static');
     expect(await exec(LAB, 'node/node-1', 'ip', 'link', 'show', 'tunl0')).toContain('mtu 1480');
     expect(await exec(LAB, 'client', 'ip', 'link', 'show', 'eth0')).toContain('mtu 1480');
-    expect((await kemu('routes', 'node-1', '--lab', LAB)).stdout).toMatch(/learned via BGP from node-\d through the IPIP tunnel/);
+    expect((await kemu('routes', 'node-1', '--lab', LAB)).stdout).toMatch(/pod block of node-\d, learned via BGP through the IPIP tunnel/);
   });
 
   it('carries cross-node traffic as IP-in-IP between node addresses, client IP preserved', async () => {

@@ -36,6 +36,7 @@ describe('topology validation', () => {
       serviceCIDR: '10.96.0.0/12',
       underlay: { subnet: '192.168.50.0/24', gateway: '192.168.50.1', mtu: 1500 },
       routing: 'static',
+      routeReflectors: [],
       nodePortRange: { min: 30000, max: 32767 },
     });
   });
