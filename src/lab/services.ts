@@ -19,6 +19,7 @@ import { mapLimit } from '../host/run.js';
 import { startServers } from '../host/sandbox.js';
 import type { LabRecord } from './state.js';
 import { dropUnchangedChains } from '../plan/kube-proxy/unchanged-chains.js';
+import { renderNatOutgoing } from '../plan/nat-outgoing.js';
 import { entryHashes, serviceChainsOnly } from '../plan/kube-proxy/service-entries.js';
 import { activeChainsOf, planServicePort } from '../plan/kube-proxy/service-plan.js';
 import { isServiceChainName } from '../plan/kube-proxy/chain-names.js';
@@ -45,6 +46,7 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
     const r = await syncNode(np, ports, record, fresh.freshNodes.has(np.node.name));
     if (r) synced.push(r);
   });
+  await mapLimit(c.nodes, 8, (n) => syncNatOutgoing(c, nodeNetns(c.lab, n.name), record.proxy![n.name]!, fresh.freshNodes.has(n.name)));
   await cleanConntrack(c, record.proxyPorts ?? [], ports);
   record.proxyPorts = ports;
   await syncHealthServers(c, ports, record);
@@ -137,6 +139,16 @@ function withHookRules(payload: string, existing: { nat: string[]; filter: strin
     return `${text.slice(0, commit)}${lines}\n${text.slice(commit)}`;
   };
   return add(add(payload, 'filter'), 'nat');
+}
+
+/** Calico's natOutgoing chains in one node: written when they change, hooked into POSTROUTING once. */
+async function syncNatOutgoing(c: ClusterState, netns: string, rec: NonNullable<LabRecord['proxy']>[string], fresh: boolean): Promise<void> {
+  const { payload, hook } = renderNatOutgoing(c.network.podCIDR, c.network.natOutgoing);
+  const hash = planHash(payload);
+  if (rec.natOutgoing === hash) return;
+  const hooked = !fresh && (await saveTables(netns)).builtinRules.nat.some((r) => r.includes('-j cali-POSTROUTING'));
+  await restoreTables(netns, hooked ? payload : payload.replace('COMMIT', `${hook.replace('-A POSTROUTING', '-I POSTROUTING 1')}\nCOMMIT`));
+  rec.natOutgoing = hash;
 }
 
 /** iptables-save quotes only what needs it and may order matches differently; compare loosely. */

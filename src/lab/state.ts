@@ -19,6 +19,8 @@ export interface NodeProxyRecord {
   topChains?: Record<string, string>;
   /** service-port key → hash of its rules in the top-level chains, as last written */
   entries?: Record<string, string>;
+  /** hash of the natOutgoing chains last written */
+  natOutgoing?: string;
   /** kube-proxy's health-check server of this node */
   health?: { pid: number; hash: string };
 }

@@ -90,6 +90,7 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]):
       underlay: { subnet: net.underlay.subnet, gateway: net.underlay.gateway ?? intToIp(subnet.base + 1), mtu: net.underlay.mtu },
       routing: net.routing,
       routeReflectors: net.routeReflectors,
+      natOutgoing: net.natOutgoing,
       ...(net.routing === 'ipip' ? { ipipMode: net.ipipMode ?? 'Always' } : {}),
       nodePortRange: { min: Number(net.nodePortRange.split('-')[0]), max: Number(net.nodePortRange.split('-')[1]) },
       ...(net.loadBalancerPool ? { loadBalancerPool: net.loadBalancerPool } : {}),

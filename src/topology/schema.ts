@@ -29,6 +29,8 @@ const network = z.strictObject({
   routing: z
     .enum(['static', 'bgp', 'ipip'], { message: "must be 'static' (routes written by kemu), 'bgp' (BIRD, Calico ipipMode Never) or 'ipip' (BIRD over IPIP)" })
     .default('static'),
+  /** Calico's natOutgoing for the pod pool: masquerade pod traffic leaving the pool. */
+  natOutgoing: z.boolean().default(true),
   /** Nodes that are BGP route reflectors; the others peer only with them. Empty: full mesh. */
   routeReflectors: z.array(z.string()).default([]),
   /** Calico's ipipMode, with routing: ipip. */

@@ -9,6 +9,8 @@ export interface NetworkSpec {
   serviceCIDR: string;
   underlay: { subnet: string; gateway: string; mtu: number };
   routing: RoutingMode;
+  /** Calico natOutgoing: pod traffic to addresses outside the pool leaves with the node's address. */
+  natOutgoing: boolean;
   /** BGP route reflectors (node names); none means a full node-to-node mesh. */
   routeReflectors: string[];
   /** With routing ipip: when to encapsulate (Calico ipipMode). */

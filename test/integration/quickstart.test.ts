@@ -57,6 +57,12 @@ describe('quickstart lab', () => {
     expect(await exec(LAB, `node/${pod.node}`, 'ip', 'neigh', 'show', 'dev', 'calia7a3e029a7b')).toMatch(new RegExp(`^${pod.ip.replace(/\./g, '\\.')} lladdr 0e:\\S+ PERMANENT`, 'm'));
   });
 
+  it('masquerades pod traffic leaving the pool (Calico natOutgoing), so an outside host can answer', async () => {
+    const hostIP = (await exec(LAB, 'host/outside', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0')).match(/inet (\S+)\//)![1]!;
+    expect(await exec(LAB, 'client', 'ping', '-c', '2', '-W', '2', hostIP)).toContain('2 received');
+    expect(await exec(LAB, 'node/node-1', 'iptables-save', '-t', 'nat')).toContain('-A cali-nat-outgoing -s 10.244.0.0/16 ! -d 10.244.0.0/16');
+  });
+
   it('answers the netexec endpoints', async () => {
     const web = (await pods(LAB)).find((p) => p.name.startsWith('web-'))!;
     expect(await exec(LAB, 'client', 'curl', '-sS', '-m', '5', `http://${web.ip}:8080/echo?msg=hello`)).toBe('hello');

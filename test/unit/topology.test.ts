@@ -37,6 +37,7 @@ describe('topology validation', () => {
       underlay: { subnet: '192.168.50.0/24', gateway: '192.168.50.1', mtu: 1500 },
       routing: 'static',
       routeReflectors: [],
+      natOutgoing: true,
       nodePortRange: { min: 30000, max: 32767 },
     });
   });
