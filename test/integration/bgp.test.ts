@@ -1,5 +1,6 @@
 /** routing: bgp — BIRD on every node, full iBGP mesh, pod blocks learned as `proto bird` routes. */
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOTHING_LEFT, exec, kemu, leftovers, mustUp, pods, topologyAs } from '../helpers/kemu.js';
 
@@ -55,6 +56,25 @@ describe('BGP routing with BIRD', () => {
       expect(await exec(LAB, 'client', 'curl', '-sS', '-m', '5', `http://${server.ip}:8080/clientip`)).toMatch(new RegExp(`^${client.ip.replace(/\./g, '\\.')}:`));
     }
   });
+
+  it('a killed BIRD’s routes are withdrawn from the others within the hold time, and up brings it back', async () => {
+    const state = JSON.parse(readFileSync(`/var/lib/kemu/${LAB}/state.json`, 'utf8'));
+    const node2 = state.cluster.nodes.find((n: any) => n.name === 'node-2');
+    const block = node2.blocks[0] as string;
+    const hasRoute = async () => (await exec(LAB, 'node/node-1', 'ip', 'route')).split('\n').some((l) => l.startsWith(`${block} via ${node2.ip}`));
+    expect(await hasRoute()).toBe(true);
+    process.kill(state.bird['node-2'].pid, 'SIGKILL');
+    // Calico's BIRD peers with graceful restart: the others keep the routes as stale for the restart
+    // time (120 s), then withdraw them — inside BIRD's hold time (240 s).
+    const started = Date.now();
+    while ((await hasRoute()) && Date.now() - started < 240_000) await new Promise((r) => setTimeout(r, 1000));
+    const withdrawnAfter = (Date.now() - started) / 1000;
+    expect(withdrawnAfter).toBeLessThan(240);
+    expect(await hasRoute()).toBe(false);
+    const up = await kemu('up', file);
+    expect(up.stdout + up.stderr).toContain('BIRD started on node-2');
+    expect(await hasRoute()).toBe(true);
+  }, 300_000);
 
   it('a second up changes nothing; down removes BIRD with the lab', async () => {
     expect((await kemu('up', file)).stdout).toContain('nothing changed');
