@@ -18,7 +18,7 @@ function stderrReporter(quiet: boolean): Reporter {
 }
 
 const program = new Command('kemu')
-  .description('Emulate the Kubernetes network data plane on this machine with real namespaces, veths, routes and processes.')
+  .description('Emulate the Kubernetes network data plane on this machine: real namespaces, veths, routes, iptables, BIRD and processes.')
   .showHelpAfterError('(run with --help for usage)')
   .enablePositionalOptions()
   .configureHelp({ sortSubcommands: false });
