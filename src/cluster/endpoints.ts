@@ -22,7 +22,8 @@ export interface ServiceEndpoints {
   endpoints: EndpointView[];
 }
 
-const selects = (s: ServiceState, p: PodState) => p.namespace === s.namespace && Object.entries(s.selector ?? {}).every(([k, v]) => p.labels[k] === v);
+/** The service's selector picks the pod (same namespace, every label matches). */
+export const selects = (s: ServiceState, p: PodState) => p.namespace === s.namespace && Object.entries(s.selector ?? {}).every(([k, v]) => p.labels[k] === v);
 
 /** The target port a pod serves `port` on: a number as is; a name through the pod's declared container ports. */
 export function resolveTargetPort(pod: PodState, port: ServiceState['ports'][number]): number | undefined {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Manifest } from '../topology/manifests.js';
 import type { ContainerState } from './types.js';
+import { stableJson } from '../util/stable-json.js';
 
 /** A pod before it is placed and addressed. */
 export interface PodIntent {
@@ -110,15 +111,4 @@ function encodeNumber(n: number): string {
 function safeEncode(seed: string, length: number): string {
   const digest = createHash('sha256').update(seed).digest();
   return [...digest.subarray(0, length)].map((b) => SAFE_ALPHABET[b % SAFE_ALPHABET.length]).join('');
-}
-
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object')
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(value);
 }

@@ -9,6 +9,7 @@ import type { Manifest } from '../topology/manifests.js';
 import type { NetworkSpec } from '../topology/types.js';
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../util/ipv4.js';
 import type { ManualEndpoints, PodState, ServiceState } from './types.js';
+import { selects } from './endpoints.js';
 
 export const METALLB_IPS = 'metallb.universe.tf/loadBalancerIPs';
 
@@ -150,7 +151,7 @@ function fail(problems: InputProblem[], path: string, message: string): string {
 function checkTargetPorts(services: ServiceState[], pods: PodState[], problems: InputProblem[]): void {
   for (const s of services) {
     if (!s.selector) continue;
-    const selected = pods.filter((p) => p.namespace === s.namespace && Object.entries(s.selector!).every(([k, v]) => p.labels[k] === v));
+    const selected = pods.filter((p) => selects(s, p));
     if (selected.length === 0) continue;
     s.ports.forEach((port, i) => {
       if (typeof port.targetPort !== 'string') return;

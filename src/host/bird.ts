@@ -21,27 +21,6 @@ export async function startBird(lab: string, b: BirdStart): Promise<number> {
   return Number((await readFile(b.pidFile, 'utf8')).trim());
 }
 
-export interface BirdProtocol {
-  name: string;
-  proto: string;
-  state: string;
-  since: string;
-  info: string;
-}
-
-/** `birdc show protocols`, parsed. */
-export async function birdProtocols(socket: string): Promise<BirdProtocol[]> {
-  spawnCounter.other++;
-  const r = await run('birdc', ['-s', socket, 'show', 'protocols'], { reject: false });
-  if (!r.ok) return [];
-  return r.stdout
-    .split('\n')
-    .slice(2)
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length >= 5)
-    .map(([name, proto, , state, since, ...info]) => ({ name: name!, proto: proto!, state: state!, since: since!, info: info.join(' ') }));
-}
-
 export interface BgpSession {
   protocol: string;
   peer: string;

@@ -3,6 +3,7 @@
  * TCP connect, one second each. One shell per node runs all of that node's probes.
  */
 import { run, mapLimit, spawnCounter } from './run.js';
+import { shellQuote } from '../util/shell.js';
 
 export interface Probe {
   key: string;
@@ -11,7 +12,6 @@ export interface Probe {
   probe: { kind: 'httpGet'; port: number; path: string } | { kind: 'tcpSocket'; port: number };
 }
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Keys whose probe failed. */
 export async function failingProbes(probes: Probe[]): Promise<Set<string>> {
@@ -24,7 +24,7 @@ export async function failingProbes(probes: Probe[]): Promise<Set<string>> {
       .map((p, i) => {
         const check =
           p.probe.kind === 'httpGet'
-            ? `c=$(curl -s -o /dev/null -m 1 -w '%{http_code}' ${q(`http://${p.ip}:${p.probe.port}${p.probe.path.startsWith('/') ? '' : '/'}${p.probe.path}`)}); [ "$c" -ge 200 ] && [ "$c" -lt 400 ]`
+            ? `c=$(curl -s -o /dev/null -m 1 -w '%{http_code}' ${shellQuote(`http://${p.ip}:${p.probe.port}${p.probe.path.startsWith('/') ? '' : '/'}${p.probe.path}`)}); [ "$c" -ge 200 ] && [ "$c" -lt 400 ]`
             : `socat -T1 /dev/null TCP:${p.ip}:${p.probe.port},connect-timeout=1 2>/dev/null`;
         return `if ${check}; then :; else echo fail ${i}; fi`;
       })

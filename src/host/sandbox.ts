@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { nativeBin } from './paths.js';
 import { NETNS_DIR } from './netns.js';
 import { mapLimit, spawnCounter } from './run.js';
+import { shellQuote } from '../util/shell.js';
 
 /** The compiled helpers (scripts/build-native.sh). */
 export const NETEXEC_BIN = process.env.KEMU_NETEXEC ?? nativeBin('kemu-netexec');
@@ -52,7 +53,6 @@ export interface ServerSpec {
 
 export const serverPortArgs = (tcp: number[], udp: number[]): string[] => [...tcp.flatMap((p) => ['--tcp', String(p)]), ...udp.flatMap((p) => ['--udp', String(p)])];
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Start holders; resolves with key → pid once each namespace is named, wired and its hostname set. */
 export async function startHolders(lab: string, holders: HolderSpec[]): Promise<Map<string, number>> {
@@ -61,7 +61,7 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
   const errors = await mkdtemp(join(tmpdir(), `kemu-${lab}-`));
   const lines = holders.map(
     (h, i) =>
-      `KEMU_POD=${q(h.key)} ${q(SANDBOX_BIN)} ${q(`${NETNS_DIR}/${h.netns}`)} ${q(h.hostname)} ${i} ${q(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
+      `KEMU_POD=${shellQuote(h.key)} ${shellQuote(SANDBOX_BIN)} ${shellQuote(`${NETNS_DIR}/${h.netns}`)} ${shellQuote(h.hostname)} ${i} ${shellQuote(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
   );
   try {
     const pids = await launch(lab, lines, 'sandbox');
@@ -76,8 +76,8 @@ export async function startServers(lab: string, servers: ServerSpec[]): Promise<
   await Promise.all(servers.map((c) => mkdir(dirname(c.log), { recursive: true })));
   const lines = servers.map((c, i) => {
     // nsenter enters no pid namespace, so it execs the server in place: $! is the server's pid either way.
-    const start = 'holderPid' in c.enter ? `${q(NETEXEC_BIN)} --join ${c.enter.holderPid}` : `nsenter --net=${q(`${NETNS_DIR}/${c.enter.netns}`)} -- ${q(c.bin ?? NETEXEC_BIN)}`;
-    return `KEMU_POD=${q(c.key)} KEMU_CONTAINER=${q(c.container)} KEMU_READY_TAG=${i} ${start} ${c.args.map(q).join(' ')} 2>>${q(c.log)} & echo "$! started ${i}"`;
+    const start = 'holderPid' in c.enter ? `${shellQuote(NETEXEC_BIN)} --join ${c.enter.holderPid}` : `nsenter --net=${shellQuote(`${NETNS_DIR}/${c.enter.netns}`)} -- ${shellQuote(c.bin ?? NETEXEC_BIN)}`;
+    return `KEMU_POD=${shellQuote(c.key)} KEMU_CONTAINER=${shellQuote(c.container)} KEMU_READY_TAG=${i} ${start} ${c.args.map(shellQuote).join(' ')} 2>>${shellQuote(c.log)} & echo "$! started ${i}"`;
   });
   const pids = await launch(lab, lines, 'server', true);
   return new Map(servers.map((c, i) => [`${c.key}/${c.container}`, pids.get(i)!]));

@@ -4,7 +4,7 @@
  */
 import type { ClusterState } from '../cluster/types.js';
 import { planBird } from '../plan/bird-nodes.js';
-import { birdProtocols, startBird } from '../host/bird.js';
+import { bgpSessions, startBird } from '../host/bird.js';
 import { startTunnel } from '../host/tunnel.js';
 import { planTunnels } from '../plan/tunnels.js';
 import { isAlive, killAndWait } from '../host/netns.js';
@@ -56,8 +56,9 @@ export async function syncBird(c: ClusterState, record: LabRecord): Promise<{ re
   const started = performance.now();
   const deadline = started + ESTABLISHED_WITHIN_MS;
   for (;;) {
-    const states = await Promise.all(plans.map(async (p) => (await birdProtocols(p.socket)).filter((x) => x.proto === 'BGP')));
-    const down = plans.filter((p, i) => states[i]!.length < p.peers || states[i]!.some((x) => !x.info.startsWith('Established')));
+    // A BIRD that is still starting has no socket yet: count it as not Established.
+    const states = await Promise.all(plans.map((p) => bgpSessions(p.socket).catch(() => [])));
+    const down = plans.filter((p, i) => states[i]!.length < p.peers || states[i]!.some((x) => x.state !== 'Established'));
     if (down.length === 0) break;
     if (performance.now() > deadline) throw new Error(`BGP sessions not Established after ${ESTABLISHED_WITHIN_MS / 1000} s on ${down.map((p) => p.node).join(', ')}; see kemu exec node/NAME -- birdc -s <socket> show protocols all`);
     await new Promise((r) => setTimeout(r, 200));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stableJson } from '../cluster/pods.js';
+import { stableJson } from '../util/stable-json.js';
 
 /** A short content hash of plan data: equal plans, equal hashes. */
 export function planHash(value: unknown): string {
