@@ -30,6 +30,10 @@ export interface PodState {
 export interface NodeState {
   name: string;
   ip: string;
+  /** The rack (underlay subnet) it sits in. */
+  rack: string;
+  /** Its BGP AS number. */
+  asNumber: number;
   labels: Record<string, string>;
   /** Extra underlay addresses as ip/prefix. */
   extraAddresses: string[];
@@ -42,6 +46,7 @@ export interface NodeState {
 export interface HostState {
   name: string;
   ip: string;
+  rack: string;
   extraAddresses: string[];
 }
 

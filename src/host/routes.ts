@@ -11,11 +11,11 @@ interface IpRoute {
   nexthops?: Array<{ gateway: string; dev: string }>;
 }
 
-const keyOf = (r: RoutePlan) => `${r.type} ${r.dst} ${r.via ?? ''} ${r.dev ?? ''} ${[...(r.nexthops ?? [])].sort().join(',')}`;
+const keyOf = (r: RoutePlan) => `${r.type} ${r.dst} ${r.via ?? ''} ${r.dev ?? ''} ${(r.nexthops ?? []).map((n) => `${n.via}@${n.dev}`).sort().join(',')}`;
 
 function fromKernel(r: IpRoute): RoutePlan {
   if (r.type === 'blackhole') return { dst: r.dst, type: 'blackhole' };
-  if (r.nexthops) return { dst: r.dst, type: 'unicast', dev: r.nexthops[0]?.dev, nexthops: r.nexthops.map((n) => n.gateway) };
+  if (r.nexthops) return { dst: r.dst, type: 'unicast', nexthops: r.nexthops.map((n) => ({ via: n.gateway, dev: n.dev })) };
   return { dst: r.dst, type: 'unicast', via: r.gateway, dev: r.dev };
 }
 

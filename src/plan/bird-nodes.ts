@@ -1,7 +1,8 @@
-/** `routing: bgp|ipip`: one BIRD per node, full iBGP mesh, Calico's config (plan/bird); IPIP per ipipMode. */
-import type { ClusterState } from '../cluster/types.js';
+/** `routing: bgp|ipip`: one BIRD per node, full mesh or route reflectors, Calico's config (plan/bird); IPIP per ipipMode. */
+import type { ClusterState, NodeState } from '../cluster/types.js';
 import { birdSocketPath, labRunDir, nodeNetns } from '../topology/names.js';
-import { DEFAULT_AS, type BirdPeer } from './bird/types.js';
+import type { BirdPeer } from './bird/types.js';
+import { rackOf } from './machines.js';
 import { renderBirdConfig } from './bird/render.js';
 import { planHash } from './hash.js';
 
@@ -27,9 +28,9 @@ export function planBird(c: ClusterState): BirdNodePlan[] {
     const config = renderBirdConfig({
       nodeName: n.name,
       routerId: n.ip,
-      as: DEFAULT_AS,
+      as: n.asNumber,
       nodeIp: n.ip,
-      nodeSubnet: c.network.underlay.subnet,
+      nodeSubnet: rackOf(c, n).subnet,
       blocks: n.blocks,
       pools: [{ cidr: c.network.podCIDR, ipipMode: c.network.routing === 'ipip' ? (c.network.ipipMode ?? 'Always') : 'Never', natOutgoing: false }],
       peers: peersOf(c, n.name),
@@ -51,8 +52,9 @@ export function planBird(c: ClusterState): BirdNodePlan[] {
  */
 function peersOf(c: ClusterState, node: string): BirdPeer[] {
   const rrs = new Set(c.network.routeReflectors);
+  const me = c.nodes.find((p) => p.name === node)!;
   const others = c.nodes.filter((p) => p.name !== node);
-  const peer = (p: { name: string; ip: string }, extra: Partial<BirdPeer> = {}): BirdPeer => ({ name: p.name, ip: p.ip, as: DEFAULT_AS, sameSubnet: true, ...extra });
+  const peer = (p: NodeState, extra: Partial<BirdPeer> = {}): BirdPeer => ({ name: p.name, ip: p.ip, as: p.asNumber, sameSubnet: p.rack === me.rack, ...extra });
   if (rrs.size === 0) return others.map((p) => peer(p));
   if (rrs.has(node)) return others.map((p) => peer(p, rrs.has(p.name) ? { routeReflector: true } : { rrClient: true }));
   return others.filter((p) => rrs.has(p.name)).map((p) => peer(p, { routeReflector: true }));

@@ -1,6 +1,7 @@
 /** The fabric (underlay bridge) and the machines on it: nodes and external hosts. */
 import type { ClusterState } from '../cluster/types.js';
-import { UNDERLAY_BRIDGE, fabricNetns, hostNetns, nodeNetns } from '../topology/names.js';
+import { fabricNetns, hostNetns, nodeNetns } from '../topology/names.js';
+import type { RackSpec } from '../topology/types.js';
 import { parseCidr } from '../util/ipv4.js';
 import { planHash } from './hash.js';
 import type { LabPlan, MachinePlan } from './types.js';
@@ -25,27 +26,39 @@ const NODE_SYSCTLS: Record<string, string> = {
   'net.ipv6.conf.default.accept_ra': '0',
 };
 
+/** The rack a machine sits in. */
+export function rackOf(c: ClusterState, m: { rack: string }): RackSpec {
+  return c.network.underlay.racks.find((r) => r.name === m.rack)!;
+}
+
+/**
+ * One bridge per rack, each holding the rack's gateway address: the fabric is the racks' switches and
+ * the router between them (an L3 switch), so traffic between racks is routed here.
+ */
 export function planFabric(c: ClusterState): LabPlan['fabric'] {
-  const { subnet, gateway, mtu } = c.network.underlay;
-  const prefix = parseCidr(subnet).prefix;
+  const { racks, mtu } = c.network.underlay;
   const lines = [
     'link set lo up',
-    `link add name ${UNDERLAY_BRIDGE} mtu ${mtu} type bridge`,
-    `addr add ${gateway}/${prefix} dev ${UNDERLAY_BRIDGE}`,
-    `link set dev ${UNDERLAY_BRIDGE} up`,
+    ...racks.flatMap((r) => [
+      `link add name ${r.bridge} mtu ${mtu} type bridge`,
+      `addr add ${r.gateway}/${parseCidr(r.subnet).prefix} dev ${r.bridge}`,
+      `link set dev ${r.bridge} up`,
+    ]),
   ];
-  // The fabric also routes LoadBalancer IPs to the nodes (plan/routes.ts), without ICMP redirects.
+  // The fabric routes between racks and to LoadBalancer IPs (plan/routes.ts), without ICMP redirects.
   const sysctls = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.default.send_redirects': '0' };
   return { netns: fabricNetns(c.lab), lines, sysctls, hash: planHash({ lines, sysctls }) };
 }
 
 export function planMachines(c: ClusterState): MachinePlan[] {
-  const { subnet, gateway, mtu } = c.network.underlay;
-  const prefix = parseCidr(subnet).prefix;
-  const machine = (role: 'node' | 'host', name: string, ip: string, extra: string[], netns: string): MachinePlan => {
+  const { mtu } = c.network.underlay;
+  const machine = (role: 'node' | 'host', m: { name: string; ip: string; extraAddresses: string[]; rack: string }, netns: string): MachinePlan => {
+    const { name, ip, extraAddresses: extra } = m;
+    const { bridge, gateway, subnet } = rackOf(c, m);
+    const prefix = parseCidr(subnet).prefix;
     const fabricLines = [
       `link add name ${name} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`,
-      `link set dev ${name} master ${UNDERLAY_BRIDGE}`,
+      `link set dev ${name} master ${bridge}`,
       `link set dev ${name} up`,
     ];
     const lines = [
@@ -60,7 +73,7 @@ export function planMachines(c: ClusterState): MachinePlan[] {
     return { role, name, netns, fabricLines, lines, sysctls, hash: planHash({ fabricLines, lines, sysctls }) };
   };
   return [
-    ...c.nodes.map((n) => machine('node', n.name, n.ip, n.extraAddresses, nodeNetns(c.lab, n.name))),
-    ...c.externalHosts.map((h) => machine('host', h.name, h.ip, h.extraAddresses, hostNetns(c.lab, h.name))),
+    ...c.nodes.map((n) => machine('node', n, nodeNetns(c.lab, n.name))),
+    ...c.externalHosts.map((h) => machine('host', h, hostNetns(c.lab, h.name))),
   ];
 }

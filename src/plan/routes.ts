@@ -4,7 +4,8 @@
  * another node's block. All route programming lives here so other routing modes plug in at one place.
  */
 import type { ClusterState } from '../cluster/types.js';
-import { UNDERLAY_BRIDGE, nodeNetns } from '../topology/names.js';
+import { nodeNetns } from '../topology/names.js';
+import { rackOf } from './machines.js';
 import type { ServiceEndpoints } from '../cluster/endpoints.js';
 import { cidrContains, ipToInt, parseCidr } from '../util/ipv4.js';
 import type { NodeRoutesPlan, RoutePlan } from './types.js';
@@ -38,7 +39,7 @@ export function planRoutes(c: ClusterState): NodeRoutesPlan[] {
 /** The `ip route` argument text of a route kemu owns. */
 export function routeSpec(r: RoutePlan): string {
   if (r.type === 'blackhole') return `blackhole ${r.dst} proto static`;
-  if (r.nexthops) return `${r.dst} proto static ${r.nexthops.map((n) => `nexthop via ${n} dev ${r.dev}`).join(' ')}`;
+  if (r.nexthops) return `${r.dst} proto static ${r.nexthops.map((n) => `nexthop via ${n.via} dev ${n.dev}`).join(' ')}`;
   return `${r.dst} via ${r.via} dev ${r.dev} proto static`;
 }
 
@@ -49,14 +50,16 @@ export function routeSpec(r: RoutePlan): string {
  */
 export function planFabricRoutes(c: ClusterState, slices: ServiceEndpoints[]): RoutePlan[] {
   const routes = new Map<string, RoutePlan>();
+  const subnets = c.network.underlay.racks.map((r) => parseCidr(r.subnet));
+  const onUnderlay = (ip: string) => subnets.some((s) => cidrContains(s, ipToInt(ip)));
   for (const s of c.services) {
     const slice = slices.find((e) => e.namespace === s.namespace && e.name === s.name);
     const local = new Set((slice?.endpoints ?? []).filter((e) => e.ready && e.nodeName).map((e) => e.nodeName!));
-    const nodes = c.nodes.filter((n) => s.externalTrafficPolicy === 'Cluster' || local.has(n.name)).map((n) => n.ip);
-    if (nodes.length === 0) continue;
+    const hops = c.nodes.filter((n) => s.externalTrafficPolicy === 'Cluster' || local.has(n.name)).map((n) => ({ via: n.ip, dev: rackOf(c, n).bridge }));
+    if (hops.length === 0) continue;
     for (const ip of [...s.loadBalancerIPs, ...s.externalIPs]) {
-      if (cidrContains(parseCidr(c.network.underlay.subnet), ipToInt(ip))) continue; // on the underlay itself: nothing to route
-      routes.set(ip, nodes.length === 1 ? { dst: ip, type: 'unicast', via: nodes[0], dev: UNDERLAY_BRIDGE } : { dst: ip, type: 'unicast', dev: UNDERLAY_BRIDGE, nexthops: nodes });
+      if (onUnderlay(ip)) continue; // on the underlay itself: nothing to route
+      routes.set(ip, hops.length === 1 ? { dst: ip, type: 'unicast', ...hops[0]! } : { dst: ip, type: 'unicast', nexthops: hops });
     }
   }
   return [...routes.values()].sort((a, b) => ipToInt(a.dst) - ipToInt(b.dst));

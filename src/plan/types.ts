@@ -45,8 +45,8 @@ export interface RoutePlan {
   type: 'unicast' | 'blackhole';
   via?: string;
   dev?: string;
-  /** Equal-cost next hops (all on `dev`), instead of `via`. */
-  nexthops?: string[];
+  /** Equal-cost next hops, instead of `via` and `dev`. */
+  nexthops?: Array<{ via: string; dev: string }>;
 }
 
 export interface NodeRoutesPlan {

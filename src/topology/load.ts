@@ -5,7 +5,8 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, formatPath, type InputProblem } from './errors.js';
 import { parseManifests, type Manifest } from './manifests.js';
 import { topologySchema, type RawTopology } from './schema.js';
-import type { Topology } from './types.js';
+import type { RackSpec, Topology } from './types.js';
+import { UNDERLAY_BRIDGE } from './names.js';
 import { checkTopology } from './validate.js';
 import { intToIp, parseCidr, splitAddress } from '../util/ipv4.js';
 
@@ -73,11 +74,22 @@ async function loadWorkloads(raw: RawTopology, dir: string, problems: InputProbl
   return out;
 }
 
+export const DEFAULT_UNDERLAY = '192.168.50.0/24';
+
+/** The racks a topology describes: its `racks`, or one rack named `underlay` from `subnet`. */
+export function racksOf(u: RawTopology['spec']['network']['underlay']): RackSpec[] {
+  const gw = (subnet: string, given?: string) => given ?? intToIp(parseCidr(subnet).base + 1);
+  if (u.racks) return u.racks.map((r) => ({ name: r.name, subnet: r.subnet, gateway: gw(r.subnet, r.gateway), bridge: r.name }));
+  const subnet = u.subnet ?? DEFAULT_UNDERLAY;
+  return [{ name: UNDERLAY_BRIDGE, subnet, gateway: gw(subnet, u.gateway), bridge: UNDERLAY_BRIDGE }];
+}
+
 function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]): Topology {
   const net = raw.spec.network;
-  const subnet = parseCidr(net.underlay.subnet);
-  const extra = (list: string[]) => list.map((a) => {
-    const { ip, prefix } = splitAddress(a, subnet.prefix);
+  const racks = racksOf(net.underlay);
+  const rackOf = (m: { rack?: string }) => racks.find((r) => r.name === m.rack) ?? racks[0]!;
+  const extra = (m: { rack?: string; extraAddresses: string[] }) => m.extraAddresses.map((a) => {
+    const { ip, prefix } = splitAddress(a, parseCidr(rackOf(m).subnet).prefix);
     return `${ip}/${prefix}`;
   });
   return {
@@ -87,16 +99,24 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]):
       podCIDR: net.podCIDR,
       blockSize: net.blockSize,
       serviceCIDR: net.serviceCIDR,
-      underlay: { subnet: net.underlay.subnet, gateway: net.underlay.gateway ?? intToIp(subnet.base + 1), mtu: net.underlay.mtu },
+      underlay: { racks, mtu: net.underlay.mtu },
       routing: net.routing,
+      asNumber: net.asNumber,
       routeReflectors: net.routeReflectors,
       natOutgoing: net.natOutgoing,
       ...(net.routing === 'ipip' ? { ipipMode: net.ipipMode ?? 'Always' } : {}),
       nodePortRange: { min: Number(net.nodePortRange.split('-')[0]), max: Number(net.nodePortRange.split('-')[1]) },
       ...(net.loadBalancerPool ? { loadBalancerPool: net.loadBalancerPool } : {}),
     },
-    nodes: raw.spec.nodes.map((n) => ({ name: n.name, address: n.address, extraAddresses: extra(n.extraAddresses), labels: n.labels })),
-    externalHosts: raw.spec.externalHosts.map((h) => ({ name: h.name, address: h.address, extraAddresses: extra(h.extraAddresses) })),
+    nodes: raw.spec.nodes.map((n) => ({
+      name: n.name,
+      address: n.address,
+      extraAddresses: extra(n),
+      rack: rackOf(n).name,
+      labels: n.labels,
+      ...(n.asNumber !== undefined ? { asNumber: n.asNumber } : {}),
+    })),
+    externalHosts: raw.spec.externalHosts.map((h) => ({ name: h.name, address: h.address, extraAddresses: extra(h), rack: rackOf(h).name })),
     manifests,
   };
 }

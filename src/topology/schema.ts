@@ -14,12 +14,28 @@ const cidr = z.cidrv4({ message: 'must be an IPv4 CIDR such as 10.244.0.0/16' })
 /** An extra address: a bare IP (takes the subnet's prefix length) or IP/prefix. */
 const ipOrCidr = z.union([ipv4, cidr], { message: 'must be an IPv4 address or address/prefix' });
 
+/** A rack: one underlay subnet on its own bridge; the fabric routes between racks. */
+const rack = z.strictObject({
+  name: dnsLabel.max(15, 'must be at most 15 characters: the rack\'s bridge in the fabric is named after it'),
+  subnet: cidr,
+  /** The fabric's address on this rack's bridge; machines in the rack route through it. */
+  gateway: ipv4.optional(),
+});
+
 const underlay = z.strictObject({
-  subnet: cidr.default('192.168.50.0/24'),
+  /** One subnet for every machine (when `racks` is not given). */
+  subnet: cidr.optional(),
   /** The fabric's own address on the bridge; nodes and hosts route through it by default. */
   gateway: ipv4.optional(),
+  /** Several subnets joined by the fabric, which routes between them (instead of `subnet`). */
+  racks: z.array(rack).min(1, 'list at least one rack, or leave racks out and give subnet').optional(),
   mtu: z.number().int().min(576).max(9000).default(1500),
 });
+
+/** Calico's AS number when none is configured. */
+export const DEFAULT_AS = 64512;
+const AS_MESSAGE = 'must be a BGP AS number from 1 to 4294967295';
+const asNumber = z.number({ message: AS_MESSAGE }).int(AS_MESSAGE).min(1, AS_MESSAGE).max(4294967295, AS_MESSAGE);
 
 const network = z.strictObject({
   podCIDR: cidr.default('10.244.0.0/16'),
@@ -34,7 +50,9 @@ const network = z.strictObject({
   /** Nodes that are BGP route reflectors; the others peer only with them. Empty: full mesh. */
   routeReflectors: z.array(z.string()).default([]),
   /** Calico's ipipMode, with routing: ipip. */
-  ipipMode: z.enum(['Always'], { message: "must be 'Always' (CrossSubnet is not supported yet)" }).optional(),
+  ipipMode: z.enum(['Always', 'CrossSubnet'], { message: "must be 'Always' (every packet between nodes is IP-in-IP) or 'CrossSubnet' (only towards nodes on another rack's subnet)" }).optional(),
+  /** The cluster's BGP AS (Calico's default 64512); a node may override it. */
+  asNumber: asNumber.default(DEFAULT_AS),
   /** As kube-apiserver's --service-node-port-range. */
   nodePortRange: z
     .string()
@@ -49,10 +67,14 @@ const machine = z.strictObject({
   /** Pinned underlay address; allocated from the subnet when absent. */
   address: ipv4.optional(),
   extraAddresses: z.array(ipOrCidr).default([]),
+  /** The rack (underlay subnet) the machine sits in; the first rack by default. */
+  rack: z.string().optional(),
 });
 
 const node = machine.extend({
   labels: z.record(z.string(), z.string()).default({}),
+  /** Calico's per-node spec.bgp.asNumber; peers in another AS are eBGP. */
+  asNumber: asNumber.optional(),
 });
 
 /** A workload: a path to a Kubernetes YAML file (relative to the topology file) or an inline manifest. */

@@ -3,18 +3,30 @@ import type { Manifest } from './manifests.js';
 
 export type RoutingMode = 'static' | 'bgp' | 'ipip';
 
+/** One underlay subnet with its bridge in the fabric (a rack); the fabric routes between racks. */
+export interface RackSpec {
+  name: string;
+  subnet: string;
+  gateway: string;
+  /** The bridge in the fabric namespace: the rack's name, or `underlay` for the single default subnet. */
+  bridge: string;
+}
+
 export interface NetworkSpec {
   podCIDR: string;
   blockSize: number;
   serviceCIDR: string;
-  underlay: { subnet: string; gateway: string; mtu: number };
+  /** At least one rack; a topology with `underlay.subnet` has exactly one, named `underlay`. */
+  underlay: { racks: RackSpec[]; mtu: number };
   routing: RoutingMode;
   /** Calico natOutgoing: pod traffic to addresses outside the pool leaves with the node's address. */
   natOutgoing: boolean;
   /** BGP route reflectors (node names); none means a full node-to-node mesh. */
   routeReflectors: string[];
   /** With routing ipip: when to encapsulate (Calico ipipMode). */
-  ipipMode?: 'Always';
+  ipipMode?: 'Always' | 'CrossSubnet';
+  /** The cluster's BGP AS number. */
+  asNumber: number;
   nodePortRange: { min: number; max: number };
   loadBalancerPool?: string;
 }
@@ -25,10 +37,14 @@ export interface MachineSpec {
   address?: string;
   /** Extra addresses as ip/prefix. */
   extraAddresses: string[];
+  /** Name of the rack it sits in. */
+  rack: string;
 }
 
 export interface NodeSpec extends MachineSpec {
   labels: Record<string, string>;
+  /** Per-node BGP AS, when it differs from the cluster's. */
+  asNumber?: number;
 }
 
 export interface Topology {

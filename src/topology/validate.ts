@@ -2,8 +2,8 @@
 import type { InputProblem } from './errors.js';
 import type { RawTopology } from './schema.js';
 import type { Topology } from './types.js';
-import { MAX_SOCKET_PATH, birdSocketPath } from './names.js';
-import { canonicalCidr, cidrContains, cidrsOverlap, ipToInt, parseCidr, type Cidr } from '../util/ipv4.js';
+import { MAX_SOCKET_PATH, UNDERLAY_BRIDGE, birdSocketPath } from './names.js';
+import { canonicalCidr, cidrContains, cidrText, cidrsOverlap, ipToInt, parseCidr, type Cidr } from '../util/ipv4.js';
 import { podIpAnnotation } from './annotations.js';
 
 export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
@@ -11,10 +11,15 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
   const add = (path: string, message: string) => problems.push({ path, message });
   const net = t.network;
 
+  const racks = net.underlay.racks;
+  const rawUnderlay = raw.spec.network.underlay;
+  const rackPath = (i: number) => (rawUnderlay.racks ? `spec.network.underlay.racks[${i}]` : 'spec.network.underlay');
+  if (rawUnderlay.racks && (rawUnderlay.subnet || rawUnderlay.gateway))
+    add(`spec.network.underlay.${rawUnderlay.subnet ? 'subnet' : 'gateway'}`, 'give either subnet (and gateway) for one underlay, or racks with a subnet each, not both');
   const cidrs: Array<[string, string]> = [
     ['spec.network.podCIDR', net.podCIDR],
     ['spec.network.serviceCIDR', net.serviceCIDR],
-    ['spec.network.underlay.subnet', net.underlay.subnet],
+    ...racks.map((r, i) => [`${rackPath(i)}.subnet`, r.subnet] as [string, string]),
     ...(net.loadBalancerPool ? [['spec.network.loadBalancerPool', net.loadBalancerPool] as [string, string]] : []),
   ];
   for (const [path, text] of cidrs) {
@@ -33,15 +38,25 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
   });
   if (net.routeReflectors.length && net.routing === 'static') add('spec.network.routeReflectors', "route reflectors need BGP: set spec.network.routing to 'bgp' or 'ipip'");
   if (raw.spec.network.ipipMode && net.routing !== 'ipip') add('spec.network.ipipMode', `only applies with routing: ipip (routing is '${net.routing}')`);
+  const nodeRacks = new Set(t.nodes.map((n) => n.rack));
+  if (nodeRacks.size > 1 && net.routing !== 'ipip')
+    add('spec.network.routing', `nodes sit on ${nodeRacks.size} racks (${[...nodeRacks].join(', ')}), which needs routing: ipip (ipipMode Always or CrossSubnet): with '${net.routing}' a pod route points at a node behind the fabric's router, which has no routes to pods`);
   const { min, max } = net.nodePortRange;
   if (!(min >= 1 && max <= 65535 && min <= max)) add('spec.network.nodePortRange', `${min}-${max} must be a range of ports within 1-65535, low end first`);
   const pool = parseCidr(net.podCIDR);
   if (net.blockSize < pool.prefix) add('spec.network.blockSize', `/${net.blockSize} blocks do not fit in the pod CIDR ${net.podCIDR}; use a block size of at least ${pool.prefix}`);
 
-  const subnet = parseCidr(net.underlay.subnet);
-  if (subnet.prefix > 29) add('spec.network.underlay.subnet', `${net.underlay.subnet} is too small; use a /29 or larger`);
-  checkUnderlayAddress(subnet, net.underlay.gateway, 'spec.network.underlay.gateway', add);
-  const used = new Map<string, string>([[net.underlay.gateway, 'the underlay gateway']]);
+  const used = new Map<string, string>();
+  const rackNames = new Map<string, string>();
+  racks.forEach((r, i) => {
+    const subnet = parseCidr(r.subnet);
+    if (subnet.prefix > 29) add(`${rackPath(i)}.subnet`, `${r.subnet} is too small; use a /29 or larger`);
+    checkUnderlayAddress(subnet, r.gateway, `${rackPath(i)}.gateway`, add);
+    used.set(r.gateway, `the gateway of ${rackPath(i)}`);
+    const seen = rackNames.get(r.name);
+    if (seen) add(`${rackPath(i)}.name`, `duplicate rack name '${r.name}' (also ${seen})`);
+    rackNames.set(r.name, `${rackPath(i)}.name`);
+  });
   const machines = [
     ...raw.spec.nodes.map((m, i) => ({ m, path: `spec.nodes[${i}]` })),
     ...raw.spec.externalHosts.map((m, i) => ({ m, path: `spec.externalHosts[${i}]` })),
@@ -51,8 +66,15 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
     const seen = names.get(m.name);
     if (seen) add(`${path}.name`, `duplicate name '${m.name}' (also ${seen}); node and external host names share the underlay`);
     names.set(m.name, `${path}.name`);
+    if (racks.some((r) => r.bridge === m.name))
+      add(`${path}.name`, `'${m.name}' is also the name of a bridge in the fabric (${rawUnderlay.racks ? 'a rack' : 'the underlay'}); a machine's port there is named after the machine, so choose another name`);
+    const rack = m.rack === undefined ? racks[0]! : racks.find((r) => r.name === m.rack);
+    if (!rack) {
+      add(`${path}.rack`, rawUnderlay.racks ? `'${m.rack}' is not a rack of this lab; racks: ${racks.map((r) => r.name).join(', ')}` : `'${m.rack}' names a rack, but spec.network.underlay has no racks; define them there or leave rack out`);
+      continue;
+    }
     if (m.address) {
-      checkUnderlayAddress(subnet, m.address, `${path}.address`, add);
+      checkUnderlayAddress(parseCidr(rack.subnet), m.address, `${path}.address`, add, rack.name === UNDERLAY_BRIDGE ? undefined : rack.name);
       const owner = used.get(m.address);
       if (owner) add(`${path}.address`, `${m.address} is already used by ${owner}`);
       used.set(m.address, `${path}`);
@@ -69,9 +91,9 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
   return problems;
 }
 
-function checkUnderlayAddress(subnet: Cidr, ip: string, path: string, add: (p: string, m: string) => void): void {
+function checkUnderlayAddress(subnet: Cidr, ip: string, path: string, add: (p: string, m: string) => void, rack?: string): void {
   const n = ipToInt(ip);
-  if (!cidrContains(subnet, n)) add(path, `${ip} is outside the underlay subnet`);
+  if (!cidrContains(subnet, n)) add(path, `${ip} is outside ${rack ? `rack ${rack}'s subnet` : 'the underlay subnet'} ${cidrText(subnet)}`);
   else if (n === subnet.base || n === subnet.base + subnet.size - 1) add(path, `${ip} is the subnet's network or broadcast address`);
 }
 

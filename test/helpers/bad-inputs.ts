@@ -24,6 +24,9 @@ function topo(lab: string, spec: Record<string, unknown>): string {
 const service = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec });
 const web = { ...pod('w', { labels: { app: 'w' } }), spec: { containers: [{ name: 'c', image: 'x', ports: [{ name: 'http', containerPort: 8080 }] }] } };
 
+/** Two racks, to spread into spec.network. */
+const RACKS_NET = { underlay: { racks: [{ name: 'ra', subnet: '10.1.0.0/24' }, { name: 'rb', subnet: '10.2.0.0/24' }] } };
+
 const LONG_LAB = `kt-bad-long-${'l'.repeat(48)}`;
 
 export const BAD_INPUTS: BadInput[] = [
@@ -46,6 +49,55 @@ export const BAD_INPUTS: BadInput[] = [
     text: topo('kt-bad-overlap', { network: { podCIDR: '10.0.0.0/8', serviceCIDR: '10.96.0.0/12' } }),
     path: 'spec.network.serviceCIDR',
     message: /overlaps spec\.network\.podCIDR/,
+  },
+  {
+    name: 'BGP AS number out of range',
+    lab: 'kt-bad-as',
+    text: topo('kt-bad-as', { network: { routing: 'bgp' }, nodes: [{ name: 'n1' }, { name: 'n2', asNumber: 4294967296 }] }),
+    path: 'spec.nodes[1].asNumber',
+    message: /must be a BGP AS number from 1 to 4294967295/,
+  },
+  {
+    name: 'cluster AS number zero',
+    lab: 'kt-bad-as0',
+    text: topo('kt-bad-as0', { network: { routing: 'bgp', asNumber: 0 } }),
+    path: 'spec.network.asNumber',
+    message: /must be a BGP AS number/,
+  },
+  {
+    name: 'unknown ipipMode',
+    lab: 'kt-bad-ipipmode',
+    text: topo('kt-bad-ipipmode', { network: { routing: 'ipip', ipipMode: 'Sometimes' } }),
+    path: 'spec.network.ipipMode',
+    message: /must be 'Always' .* or 'CrossSubnet'/,
+  },
+  {
+    name: 'machine in a rack that does not exist',
+    lab: 'kt-bad-rack',
+    text: topo('kt-bad-rack', { network: { routing: 'ipip', ipipMode: 'CrossSubnet', underlay: { racks: [{ name: 'ra', subnet: '10.1.0.0/24' }] } }, nodes: [{ name: 'n1', rack: 'rc' }] }),
+    path: 'spec.nodes[0].rack',
+    message: /'rc' is not a rack of this lab; racks: ra/,
+  },
+  {
+    name: 'nodes on several racks without IPIP',
+    lab: 'kt-bad-rackbgp',
+    text: topo('kt-bad-rackbgp', { network: { routing: 'bgp', ...RACKS_NET }, nodes: [{ name: 'n1', rack: 'ra' }, { name: 'n2', rack: 'rb' }] }),
+    path: 'spec.network.routing',
+    message: /nodes sit on 2 racks .* needs routing: ipip/,
+  },
+  {
+    name: 'overlapping racks',
+    lab: 'kt-bad-rackovl',
+    text: topo('kt-bad-rackovl', { network: { underlay: { racks: [{ name: 'ra', subnet: '10.1.0.0/16' }, { name: 'rb', subnet: '10.1.2.0/24' }] } } }),
+    path: 'spec.network.underlay.racks[1].subnet',
+    message: /overlaps spec\.network\.underlay\.racks\[0\]\.subnet/,
+  },
+  {
+    name: 'address outside its rack',
+    lab: 'kt-bad-rackaddr',
+    text: topo('kt-bad-rackaddr', { network: { routing: 'ipip', ...RACKS_NET }, nodes: [{ name: 'n1', rack: 'rb', address: '10.1.0.5' }] }),
+    path: 'spec.nodes[0].address',
+    message: /10\.1\.0\.5 is outside rack rb's subnet 10\.2\.0\.0\/24/,
   },
   {
     name: 'overlapping underlay',

@@ -95,3 +95,14 @@ export async function rootNetwork(): Promise<{ addr: string; route: string; ipta
     .join('\n');
   return { addr: String(addr.stdout).replace(/valid_lft \S+ sec preferred_lft \S+ sec/g, ''), route: String(route.stdout), iptables };
 }
+
+/** tcpdump on a bridge of the lab's fabric while `traffic` runs; returns what it printed. */
+export async function captureOnFabric(lab: string, bridge: string, filter: string, traffic: () => Promise<unknown>, count = 6): Promise<string> {
+  const cap = execa('ip', ['netns', 'exec', `kemu-${lab}.fabric`, 'tcpdump', '-nni', bridge, '-c', String(count), '-l', filter], { reject: false, timeout: 6000 });
+  await new Promise((r) => setTimeout(r, 500));
+  await traffic();
+  return String((await cap).stdout);
+}
+
+/** A regular expression source matching `ip` literally. */
+export const re = (ip: string) => ip.replace(/[.]/g, '\\.');

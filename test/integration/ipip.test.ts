@@ -2,9 +2,8 @@
  * routing: ipip on this kernel, which has no ipip module: tunl0 comes from kemu's userspace datapath,
  * BIRD routes remote blocks through it (onlink), and the underlay carries IP-in-IP between nodes only.
  */
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOTHING_LEFT, exec, kemu, leftovers, mustUp, pods, topologyAs } from '../helpers/kemu.js';
+import { NOTHING_LEFT, captureOnFabric, exec, kemu, leftovers, mustUp, pods, topologyAs } from '../helpers/kemu.js';
 
 const LAB = 'kt-ipip';
 const file = topologyAs('topologies/ipip.yaml', LAB, (t) => (t.spec.network.underlay.subnet = '192.168.72.0/24'));
@@ -20,12 +19,7 @@ afterAll(async () => {
 });
 
 /** Capture IPIP on the underlay bridge while `traffic` runs. */
-async function captureIpip(traffic: () => Promise<unknown>): Promise<string> {
-  const cap = execa('ip', ['netns', 'exec', `kemu-${LAB}.fabric`, 'tcpdump', '-nni', 'underlay', '-c', '6', '-l', 'ip proto 4'], { reject: false, timeout: 6000 });
-  await new Promise((r) => setTimeout(r, 500));
-  await traffic();
-  return String((await cap).stdout);
-}
+const captureIpip = (traffic: () => Promise<unknown>) => captureOnFabric(LAB, 'underlay', 'ip proto 4', traffic);
 
 describe('IPIP routing (userspace datapath)', () => {
   it('routes other nodes’ blocks through tunl0 onlink, with tunl0 on the tunnel MTU', async () => {

@@ -78,6 +78,27 @@ describe('lab plan', async () => {
     expect(bird[0]!.config).toContain('192.168.50.3');
   });
 
+  it('CrossSubnet across racks: a bridge per rack in the fabric, tunnelling only off the node’s subnet, per-node AS', async () => {
+    const { planBird } = await import('../../src/plan/bird-nodes.js');
+    const racks = `spec:
+  network:
+    routing: ipip
+    ipipMode: CrossSubnet
+    underlay: {racks: [{name: ra, subnet: 10.1.0.0/24}, {name: rb, subnet: 10.2.0.0/24}]}
+  nodes: [{name: a, rack: ra}, {name: b, rack: rb, asNumber: 64513}, {name: c, rack: ra}]
+  workloads: []`;
+    const c = buildCluster(await parseTopology(topology.replace(/spec:[\s\S]*$/, racks), '/x/t.yaml'));
+    const p = planLab(c);
+    expect(p.fabric.lines).toEqual(expect.arrayContaining(['addr add 10.1.0.1/24 dev ra', 'addr add 10.2.0.1/24 dev rb']));
+    expect(p.machines.find((m) => m.name === 'b')!.fabricLines).toContain('link set dev b master rb');
+    expect(p.machines.find((m) => m.name === 'b')!.lines).toContain('route add default via 10.2.0.1 dev eth0');
+    const a = planBird(c).find((b) => b.node === 'a')!.config;
+    expect(a).toContain('if !(bgp_next_hop ~ 10.1.0.0/24) then {');
+    expect(a).toContain('neighbor 10.2.0.2 as 64513;');
+    expect(a).toContain('neighbor 10.1.0.3 as 64512;');
+    expect(planBird(c).find((b) => b.node === 'b')!.config).toContain('local as 64513;');
+  });
+
   it('chooses the kernel ipip device when `ip link add tunl0 type ipip` works, else the userspace datapath', async () => {
     const { ipipDatapath } = await import('../../src/plan/tunnels.js');
     expect(ipipDatapath({ ok: true, stderr: '' })).toBe('kernel');

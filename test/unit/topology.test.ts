@@ -34,12 +34,31 @@ describe('topology validation', () => {
       podCIDR: '10.244.0.0/16',
       blockSize: 26,
       serviceCIDR: '10.96.0.0/12',
-      underlay: { subnet: '192.168.50.0/24', gateway: '192.168.50.1', mtu: 1500 },
+      underlay: { racks: [{ name: 'underlay', subnet: '192.168.50.0/24', gateway: '192.168.50.1', bridge: 'underlay' }], mtu: 1500 },
       routing: 'static',
+      asNumber: 64512,
       routeReflectors: [],
       natOutgoing: true,
       nodePortRange: { min: 30000, max: 32767 },
     });
+  });
+
+  it('places machines in racks: the first rack by default, addresses from their rack, gateways .1', async () => {
+    const t = await parseTopology(
+      ok(`  network:
+    routing: ipip
+    ipipMode: CrossSubnet
+    underlay: {racks: [{name: rack-a, subnet: 10.1.0.0/24}, {name: rack-b, subnet: 10.2.0.0/24, gateway: 10.2.0.254}]}
+  nodes: [{name: n1}, {name: n2, rack: rack-b, asNumber: 64600, extraAddresses: [10.2.0.99]}]
+  externalHosts: [{name: h1, rack: rack-b}]`),
+      '/x/t.yaml',
+    );
+    expect(t.network.underlay.racks.map((r) => [r.name, r.gateway, r.bridge])).toEqual([['rack-a', '10.1.0.1', 'rack-a'], ['rack-b', '10.2.0.254', 'rack-b']]);
+    expect(t.nodes.map((n) => [n.rack, n.asNumber])).toEqual([['rack-a', undefined], ['rack-b', 64600]]);
+    expect(t.nodes[1]!.extraAddresses).toEqual(['10.2.0.99/24']);
+    const c = buildCluster(t);
+    expect(c.nodes.map((n) => [n.ip, n.asNumber])).toEqual([['10.1.0.2', 64512], ['10.2.0.1', 64600]]);
+    expect(c.externalHosts[0]!.ip).toBe('10.2.0.2');
   });
 
   it('accepts any disjoint ranges the user picks', async () => {

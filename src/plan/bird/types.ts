@@ -63,8 +63,6 @@ export interface BirdNodeInput {
   logFile?: string;
 }
 
-/** AS number Calico uses when none is configured. */
-export const DEFAULT_AS = 64512;
 /** Calico's IPv4NormalRoutePriority: the kernel metric of BGP-learned routes. */
 export const NORMAL_ROUTE_PRIORITY = 1024;
 /** BIRD's largest filter integer; Calico maps metric <-> local pref through it. */
