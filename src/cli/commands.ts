@@ -6,13 +6,14 @@ import { observeLab } from '../lab/observe.js';
 import type { Reporter } from '../lab/progress.js';
 import { readRecord } from '../lab/state.js';
 import { up } from '../lab/up.js';
-import { asList, nodeObjects, podViews, resolveTarget } from '../lab/views.js';
+import type { ChangeResult } from '../lab/apply.js';
+import type { ReconcileResult } from '../lab/reconcile.js';
+import { resolveTarget } from '../lab/views.js';
 import { bgpView, routesView } from '../lab/routing-views.js';
-import { currentEndpoints, endpointSliceObject, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/service-views.js';
 import { formatMs, json, outputFormat, table } from './output.js';
 
-export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string }, reporter: Reporter): Promise<string> {
-  const r = await up(file, reporter, { dryRun: opts.dryRun });
+export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string; wait?: boolean }, reporter: Reporter): Promise<string> {
+  const r = await up(file, reporter, { dryRun: opts.dryRun, wait: opts.wait });
   if (opts.output === 'json') return json(r);
   const lines: string[] = [];
   if (r.diff.reasons.length === 0 && r.routes.added + r.routes.removed === 0 && r.proxySyncs.length === 0) lines.push(`lab ${r.lab} is up to date; nothing changed`);
@@ -24,10 +25,36 @@ export async function upCommand(file: string, opts: { dryRun?: boolean; output?:
     if (r.routes.added + r.routes.removed) lines.push(`  routes: ${r.routes.added} added, ${r.routes.removed} removed`);
     for (const s of r.proxySyncs.filter((p) => p.services > 0 || p.mode === 'partial')) lines.push(`  kube-proxy on ${s.node}: ${s.mode} sync, chains of ${s.services} service ports written`);
   }
+  lines.push(...outcomeLines(r));
   if (!opts.dryRun) {
     const total = r.timings.reduce((a, t) => a + t.ms, 0);
     lines.push(`phases: ${r.timings.map((t) => `${t.phase} ${formatMs(t.ms)}`).join(', ')}; total ${formatMs(total)}; ${r.processesSpawned} processes spawned`);
     lines.push(`look around: kemu get pods -o wide --lab ${r.lab}   |   tear down: kemu down ${r.lab}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** What is still pending after a change: unschedulable pods, unfinished rollouts, restarts. */
+function outcomeLines(r: ReconcileResult): string[] {
+  return [
+    ...r.restarted.map((c) => `  restarted container ${c}`),
+    ...r.unschedulable.map((u) => `  pod ${u.pod} is Pending: ${u.message}`),
+    ...r.rollouts.map((d) => `  rollout not finished: ${d} (the supervisor carries it on)`),
+  ];
+}
+
+/** `kemu apply|delete|scale`: what happened to each object, as kubectl prints it. */
+export function changeText(r: ChangeResult, opts: { output?: string; dryRun?: boolean }): string {
+  if (opts.output === 'json') return json(r);
+  const verb = (a: string) => (opts.dryRun ? `${a} (dry run)` : a);
+  const lines = [
+    ...r.skipped.map((s) => `skipped ${s}: kind not emulated`),
+    ...r.objects.map((o) => `${o.kind.toLowerCase()}/${o.kind === 'Namespace' ? o.key : o.key.split('/')[1]}${o.kind !== 'Namespace' && !o.key.startsWith('default/') ? ` (namespace ${o.key.split('/')[0]})` : ''} ${verb(o.action)}`),
+    ...outcomeLines(r),
+  ];
+  if (!opts.dryRun) {
+    const total = r.timings.reduce((a, t) => a + t.ms, 0);
+    lines.push(`phases: ${r.timings.map((t) => `${t.phase} ${formatMs(t.ms)}`).join(', ')}; total ${formatMs(total)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -47,7 +74,7 @@ export async function lsCommand(opts: { output?: string }): Promise<string> {
         lab,
         topology: record?.topologyFile,
         nodes: record?.cluster.nodes.length ?? 0,
-        pods: record?.cluster.pods.length ?? 0,
+        pods: record ? Object.keys(record.store.objects.Pod).length : 0,
         namespaces: observed.netns.size,
         processes: observed.processes.length,
         updated: record?.updatedAt,
@@ -57,63 +84,6 @@ export async function lsCommand(opts: { output?: string }): Promise<string> {
   if (outputFormat(opts.output) === 'json') return json(labs);
   if (labs.length === 0) return 'no labs\n';
   return table(['LAB', 'NODES', 'PODS', 'NAMESPACES', 'PROCESSES', 'TOPOLOGY'], labs.map((l) => [l.lab, l.nodes, l.pods, l.namespaces, l.processes, l.topology ?? '(no record: partial lab, remove with kemu down)']));
-}
-
-export async function getCommand(kind: string, opts: { output?: string; lab?: string }): Promise<string> {
-  const format = outputFormat(opts.output);
-  const record = await selectLab(opts.lab);
-  switch (kind) {
-    case 'nodes':
-    case 'node':
-    case 'no': {
-      if (format === 'json') return json(asList(nodeObjects(record)));
-      const pods = (n: string) => record.cluster.pods.filter((p) => p.nodeName === n).length;
-      const head = ['NAME', 'INTERNAL-IP', 'PODS', 'BLOCKS'];
-      return table(format === 'wide' ? [...head, 'NETNS'] : head, record.cluster.nodes.map((n) => [n.name, n.ip, pods(n.name), n.blocks.join(','), ...(format === 'wide' ? [`kemu-${record.lab}.node.${n.name}`] : [])]));
-    }
-    case 'pods':
-    case 'pod':
-    case 'po': {
-      const views = await podViews(record);
-      if (format === 'json') return json(asList(views.map((v) => v.object)));
-      const head = ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'IP', 'NODE'];
-      return table(
-        format === 'wide' ? [...head, 'HOLDER-PID', 'NETNS'] : head,
-        views.map((v) => [v.namespace, v.name, `${v.ready}/${v.total}`, v.status, v.ip, v.node, ...(format === 'wide' ? [v.holderPid, v.netns] : [])]),
-      );
-    }
-    case 'services':
-    case 'service':
-    case 'svc': {
-      const services = record.cluster.services ?? [];
-      if (format === 'json') return json(asList(services.map(serviceObject)));
-      const head = ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'];
-      return table(
-        format === 'wide' ? [...head, 'SELECTOR'] : head,
-        services.map((s) => [s.namespace, s.name, s.type, s.clusterIP, externalColumn(s), portsColumn(s), ...(format === 'wide' ? [s.selector ? Object.entries(s.selector).map(([k, v]) => `${k}=${v}`).join(',') : undefined] : [])]),
-      );
-    }
-    case 'endpoints':
-    case 'ep':
-    case 'endpointslices':
-    case 'endpointslice': {
-      const services = record.cluster.services ?? [];
-      const slices = await currentEndpoints(record);
-      const pairs = services.map((s) => [s, slices.find((e) => e.namespace === s.namespace && e.name === s.name)!] as const);
-      const slicesKind = kind.startsWith('endpointslice');
-      if (format === 'json') return json(asList(pairs.map(([s, e]) => (slicesKind ? endpointSliceObject(s, e) : endpointsObject(s, e)))));
-      const head = ['NAMESPACE', 'NAME', 'ENDPOINTS'];
-      return table(
-        format === 'wide' ? [...head, 'NOT-READY', 'NODES'] : head,
-        pairs.map(([s, e]) => {
-          const shown = (ready: boolean) => e.endpoints.filter((x) => x.ready === ready).flatMap((x) => [...new Set(Object.values(x.ports))].map((p) => `${x.ip}:${p}`));
-          return [s.namespace, s.name, shown(true).join(',') || undefined, ...(format === 'wide' ? [shown(false).join(',') || undefined, [...new Set(e.endpoints.map((x) => x.nodeName ?? '?'))].join(',') || undefined] : [])];
-        }),
-      );
-    }
-    default:
-      throw new Error(`unknown kind '${kind}'; use nodes, pods, services, endpoints or endpointslices`);
-  }
 }
 
 export async function bgpCommand(node: string | undefined, opts: { output?: string; lab?: string }): Promise<string> {

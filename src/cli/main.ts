@@ -2,7 +2,13 @@
 import { Command, Option } from 'commander';
 import { InputError } from '../topology/errors.js';
 import type { Reporter } from '../lab/progress.js';
-import { bgpCommand, curlCommand, downCommand, routesCommand, execCommand, getCommand, lsCommand, upCommand } from './commands.js';
+import { bgpCommand, changeText, curlCommand, downCommand, routesCommand, execCommand, lsCommand, upCommand } from './commands.js';
+import { GET_KINDS, getText } from './get.js';
+import { describeText } from './describe.js';
+import { applyFiles, deleteFiles, deleteNamed, readManifests, scale } from '../lab/apply.js';
+import { selectLab } from '../lab/labs.js';
+import { supervise } from '../lab/supervisor.js';
+import type { InputProblem } from '../topology/errors.js';
 
 function stderrReporter(quiet: boolean): Reporter {
   let since = performance.now();
@@ -31,9 +37,10 @@ program
   .description('create or update a lab from a topology file (idempotent; completes an interrupted run)')
   .argument('<file>', 'topology file (YAML, kind Topology)')
   .option('--dry-run', 'show what would change and change nothing')
+  .option('--no-wait', 'return after the first pass instead of waiting for Deployment rollouts to finish')
   .option('-q, --quiet', 'no progress output')
   .addOption(outputOption('json'))
-  .action(async (file: string, opts: { dryRun?: boolean; quiet?: boolean; output?: string }) => {
+  .action(async (file: string, opts: { dryRun?: boolean; quiet?: boolean; output?: string; wait?: boolean }) => {
     process.stdout.write(await upCommand(file, opts, stderrReporter(!!opts.quiet || opts.output === 'json')));
   });
 
@@ -56,12 +63,101 @@ program
 
 program
   .command('get')
-  .description('show nodes, pods, services, endpoints or endpointslices of a lab, like kubectl get')
-  .argument('<kind>', 'nodes | pods | svc | endpoints | endpointslices')
-  .addOption(outputOption('wide | json'))
+  .description('show objects of a lab, like kubectl get: nodes, pods, services, endpoints, endpointslices, deployments, replicasets, namespaces')
+  .argument('<kind>', GET_KINDS.replaceAll(', ', ' | '))
+  .argument('[name]', 'only this object')
+  .addOption(outputOption('wide | json | yaml'))
+  .option('-n, --namespace <namespace>', 'only objects in this namespace')
   .addOption(labOption())
-  .action(async (kind: string, opts: { output?: string; lab?: string }) => {
-    process.stdout.write(await getCommand(kind, opts));
+  .action(async (kind: string, name: string | undefined, opts: { output?: string; lab?: string; namespace?: string }) => {
+    process.stdout.write(await getText(await selectLab(opts.lab), kind, name, opts));
+  });
+
+program
+  .command('describe')
+  .description('show one object in detail, like kubectl describe (status, conditions, containers, where it runs)')
+  .argument('<kind>', 'node | pod | deployment | replicaset | service | namespace')
+  .argument('<name>', 'object name')
+  .option('-n, --namespace <namespace>', 'namespace of the object', 'default')
+  .addOption(labOption())
+  .action(async (kind: string, name: string, opts: { lab?: string; namespace: string }) => {
+    process.stdout.write(await describeText(await selectLab(opts.lab), kind, name, opts.namespace));
+  });
+
+/** Manifests from -f sources (files, folders, -), every problem at once. */
+async function manifestsFrom(files: string[], skipUnsupported: boolean) {
+  const problems: InputProblem[] = [];
+  const skipped: string[] = [];
+  const manifests = await readManifests(files, problems, skipped, skipUnsupported);
+  if (problems.length) throw new InputError('the manifests', problems);
+  if (manifests.length === 0 && skipped.length === 0) throw new Error(`no objects in ${files.join(', ')}`);
+  return { manifests, skipped };
+}
+
+const collect = (v: string, all: string[]) => [...all, v];
+const changeOptions = (c: Command) =>
+  c
+    .option('--dry-run', 'show what would change and change nothing')
+    .option('--no-wait', 'return after the first pass; the supervisor finishes rollouts')
+    .option('-q, --quiet', 'no progress output')
+    .addOption(outputOption('json'))
+    .addOption(labOption());
+type ChangeFlags = { dryRun?: boolean; wait?: boolean; quiet?: boolean; output?: string; lab?: string };
+const labName = async (lab: string | undefined) => (await selectLab(lab)).lab;
+
+changeOptions(
+  program
+    .command('apply')
+    .description('create or update objects in a running lab from Kubernetes YAML, like kubectl apply (Namespace, Pod, Deployment, Service, Endpoints)')
+    .requiredOption('-f, --filename <file>', 'a YAML file (several documents allowed), a folder of them, or - for standard input; repeatable', collect, [])
+    .option('--skip-unsupported', 'skip objects of kinds kemu does not emulate instead of refusing the whole input'),
+).action(async (opts: ChangeFlags & { filename: string[]; skipUnsupported?: boolean }) => {
+  const { manifests, skipped } = await manifestsFrom(opts.filename, !!opts.skipUnsupported);
+  const r = await applyFiles(await labName(opts.lab), manifests, stderrReporter(!!opts.quiet || opts.output === 'json'), opts);
+  process.stdout.write(changeText({ ...r, skipped }, opts));
+});
+
+changeOptions(
+  program
+    .command('delete')
+    .description('delete objects from a running lab, like kubectl delete: by -f FILE, or KIND NAME…; pods leave the endpoints before their sandbox goes')
+    .argument('[kind]', 'pod | deployment | replicaset | service | endpoints | namespace (with names)')
+    .argument('[names...]', 'object names')
+    .option('-f, --filename <file>', 'delete what these files describe; repeatable', collect, [])
+    .option('-n, --namespace <namespace>', 'namespace of the named objects', 'default')
+    .option('--ignore-not-found', 'a missing object is not an error'),
+).action(async (kind: string | undefined, names: string[], opts: ChangeFlags & { filename: string[]; namespace: string; ignoreNotFound?: boolean }) => {
+  const lab = await labName(opts.lab);
+  const reporter = stderrReporter(!!opts.quiet || opts.output === 'json');
+  if (opts.filename.length) {
+    if (kind) throw new Error('give either -f FILE or KIND NAME, not both');
+    const { manifests } = await manifestsFrom(opts.filename, true);
+    process.stdout.write(changeText(await deleteFiles(lab, manifests, reporter, opts), opts));
+    return;
+  }
+  if (!kind || names.length === 0) throw new Error('nothing to delete: kemu delete KIND NAME… or kemu delete -f FILE');
+  process.stdout.write(changeText(await deleteNamed(lab, kind, names, opts.namespace, reporter, opts), opts));
+});
+
+changeOptions(
+  program
+    .command('scale')
+    .description('set the replica count of a Deployment (or ReplicaSet), like kubectl scale')
+    .argument('<kind>', 'deployment | replicaset')
+    .argument('<name>', 'its name')
+    .requiredOption('--replicas <n>', 'the new replica count', (v) => Number(v))
+    .option('-n, --namespace <namespace>', 'its namespace', 'default'),
+).action(async (kind: string, name: string, opts: ChangeFlags & { replicas: number; namespace: string }) => {
+  const r = await scale(await labName(opts.lab), kind, name, opts.namespace, opts.replicas, stderrReporter(!!opts.quiet || opts.output === 'json'), opts);
+  process.stdout.write(changeText(r, opts));
+});
+
+program
+  .command('supervise', { hidden: true })
+  .description("the lab's supervisor (started by up; restarts containers, runs readiness probes, finishes rollouts)")
+  .argument('<lab>', 'lab name')
+  .action(async (lab: string) => {
+    await supervise(lab);
   });
 
 program

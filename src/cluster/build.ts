@@ -1,27 +1,36 @@
-/** topology (+ what the lab had before) → desired cluster state. Pure. */
+/** The lab's spec + the store (+ what the lab had before) → desired cluster state. Pure. */
+import type { V1Service } from '@kubernetes/client-node';
 import { InputError, type InputProblem } from '../topology/errors.js';
 import { podIpAnnotation } from '../topology/annotations.js';
-import type { Topology } from '../topology/types.js';
+import type { Manifest } from '../topology/manifests.js';
+import type { LabSpec } from '../topology/types.js';
 import { MAX_NETNS_NAME, podNetns } from '../topology/names.js';
 import { parseCidr } from '../util/ipv4.js';
 import { allocate } from './ipam.js';
-import { place } from './placement.js';
-import { podIntents } from './pods.js';
-import type { ClusterState, PodState } from './types.js';
+import { addServicePorts, podIntents, type PodIntent } from './pods.js';
+import { selects } from './endpoints.js';
+import { controllerOf, getObject, listObjects, objectKey, type Store, type StoredPod } from './store.js';
+import type { ClusterState, ManualEndpoints, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
-import { buildServices, manualEndpoints } from './services.js';
+import { buildServices } from './services.js';
 
-export function buildCluster(t: Topology, previous?: ClusterState): ClusterState {
-  const problems: InputProblem[] = [];
-  const intents = podIntents(t.manifests);
+/** `Kind/key` → where the object was written in the user's files (for messages); others are named by kind and key. */
+export type Origins = Map<string, string>;
+
+export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, origins: Origins = new Map()): ClusterState {
+  const originOf = (kind: string, key: string) => origins.get(`${kind}/${key}`) ?? `${kind} ${key}`;
+  // A controller's pod answers for the manifest that asked for it.
+  const podOrigin = (p: StoredPod) => {
+    const rs = controllerOf(p.metadata);
+    const rsObj = rs && getObject(store, 'ReplicaSet', `${p.metadata.namespace}/${rs.name}`);
+    const dep = rsObj && controllerOf(rsObj.metadata);
+    const key = objectKey('Pod', p.metadata);
+    return origins.get(`Pod/${key}`) ?? (dep ? originOf('Deployment', `${p.metadata.namespace}/${dep.name}`) : `Pod ${key}`);
+  };
+  const intents = podIntents(store, podOrigin);
   const key = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
 
-  const seen = new Map<string, string>();
-  for (const p of intents) {
-    const other = seen.get(key(p));
-    if (other) problems.push({ path: `${p.origin}.metadata.name`, message: `duplicate pod name '${key(p)}' (also in ${other})` });
-    seen.set(key(p), p.origin);
-  }
+  const problems: InputProblem[] = [];
   for (const p of intents) {
     const netns = podNetns(t.name, p.namespace, p.name);
     if (netns.length > MAX_NETNS_NAME)
@@ -44,53 +53,43 @@ export function buildCluster(t: Topology, previous?: ClusterState): ClusterState
     new Map([...(previous?.nodes ?? []), ...(previous?.externalHosts ?? [])].map((m) => [m.name, m.ip])),
     t.file,
   );
-  const placement = place(
-    intents,
-    t.nodes.map((n) => n.name),
-    new Map((previous?.pods ?? []).map((p) => [key(p), p.nodeName])),
-  );
-  const previousIps = new Map((previous?.pods ?? []).map((p) => [key(p), p]));
+  const previousPods = new Map((previous?.pods ?? []).map((p) => [key(p), p]));
   const tunnelKey = (node: string) => `tunnel:${node}`;
   const previousTunnels = new Map((previous?.nodes ?? []).map((n) => [n.name, n.tunnelIP]));
   const tunnels = t.network.routing === 'ipip' ? t.nodes.map((n) => ({ key: tunnelKey(n.name), node: n.name, pinned: false, want: previousTunnels.get(n.name) })) : [];
+  // Pods that ran before keep their address first (a terminating one holds it until it is gone).
+  const byAge = [...intents].sort((a, b) => Number(!previousPods.has(key(a))) - Number(!previousPods.has(key(b))));
   const ipam = allocate(
     t.network.podCIDR,
     t.network.blockSize,
-    [...tunnels, ...intents.map((p) => {
-      const pinned = podIpAnnotation(p.annotations).ip;
-      const prev = previousIps.get(key(p));
-      const node = placement.get(key(p))!;
-      return { key: key(p), node, pinned: pinned !== undefined, want: pinned ?? (prev?.nodeName === node ? prev.ip : undefined) };
-    })],
+    [
+      ...tunnels,
+      ...byAge.map((p) => {
+        const pinned = podIpAnnotation(p.annotations).ip;
+        const prev = previousPods.get(key(p));
+        return { key: key(p), node: p.nodeName, pinned: pinned !== undefined, want: pinned ?? (prev?.nodeName === p.nodeName ? prev.ip : undefined) };
+      }),
+    ],
     new Map((previous?.nodes ?? []).map((n) => [n.name, n.blocks])),
   );
   if (ipam.failures.length) {
     throw new InputError(
       t.file,
       ipam.failures.map((f) => {
-        const origin = seen.get(f.key) ?? 'spec.network.podCIDR';
+        const origin = intents.find((p) => key(p) === f.key)?.origin ?? 'spec.network.podCIDR';
         return { path: `${origin}.metadata.annotations`, message: `pod ${f.key}: ${f.reason}` };
       }),
     );
   }
-  const pods: PodState[] = intents.map((p) => {
-    const nodeName = placement.get(key(p))!;
-    return {
-      namespace: p.namespace,
-      name: p.name,
-      labels: p.labels,
-      annotations: p.annotations,
-      nodeName,
-      ip: ipam.addresses.get(key(p))!,
-      hostIP: underlay.get(nodeName)!,
-      containers: p.containers,
-      ...(p.owner ? { owner: p.owner } : {}),
-      origin: p.origin,
-    };
-  });
+  const pods: PodState[] = intents.map((p) => podState(p, ipam.addresses.get(key(p))!, underlay.get(p.nodeName)!));
   const serviceProblems: InputProblem[] = [];
-  const services = buildServices(t.network, t.manifests, pods, previous?.services ?? [], serviceProblems);
+  const serviceManifests: Manifest[] = listObjects(store, 'Service').map((s) => ({ kind: 'Service', object: s as unknown as V1Service, origin: originOf('Service', objectKey('Service', s.metadata)) }));
+  const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems);
   if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
+  for (const p of pods) {
+    const targets = services.filter((s) => s.selector && selects(s, p)).flatMap((s) => s.ports.flatMap((port) => (typeof port.targetPort === 'number' ? [{ port: port.targetPort, protocol: port.protocol }] : [])));
+    p.containers = addServicePorts(p.containers, targets);
+  }
   return {
     lab: t.name,
     network: t.network,
@@ -103,10 +102,41 @@ export function buildCluster(t: Topology, previous?: ClusterState): ClusterState
       extraAddresses: n.extraAddresses,
       blocks: ipam.blocks.get(n.name) ?? [],
       ...(ipam.addresses.has(tunnelKey(n.name)) ? { tunnelIP: ipam.addresses.get(tunnelKey(n.name))! } : {}),
+      capacity: n.capacity,
+      unschedulable: n.unschedulable,
     })),
     externalHosts: t.externalHosts.map((h) => ({ name: h.name, ip: underlay.get(h.name)!, rack: h.rack, extraAddresses: h.extraAddresses })),
     pods,
     services,
-    manualEndpoints: manualEndpoints(t.manifests),
+    manualEndpoints: manualEndpoints(store),
   };
+}
+
+function podState(p: PodIntent, ip: string, hostIP: string): PodState {
+  return {
+    namespace: p.namespace,
+    name: p.name,
+    labels: p.labels,
+    annotations: p.annotations,
+    nodeName: p.nodeName,
+    ip,
+    hostIP,
+    containers: p.containers,
+    ...(p.owner ? { owner: p.owner } : {}),
+    ...(p.terminating ? { terminating: true as const } : {}),
+    restartPolicy: p.restartPolicy,
+    origin: p.origin,
+  };
+}
+
+/** Hand-written Endpoints objects (for selector-less services). */
+function manualEndpoints(store: Store): ManualEndpoints[] {
+  return listObjects(store, 'Endpoints').map((ep) => ({
+    namespace: ep.metadata.namespace ?? 'default',
+    name: ep.metadata.name,
+    subsets: (ep.subsets ?? []).map((s) => ({
+      addresses: (s.addresses ?? []).map((a) => ({ ip: a.ip, ...(a.nodeName ? { nodeName: a.nodeName } : {}) })),
+      ports: (s.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' })),
+    })),
+  }));
 }

@@ -48,13 +48,16 @@ export function computeEndpoints(c: ClusterState, isReady: (podKey: string) => b
     const endpoints = c.pods
       .filter((p) => selects(s, p))
       .map((p) => {
-        const ready = isReady(`${p.namespace}/${p.name}`);
+        // A terminating pod is never ready; it stays serving while it passes readiness (kube-proxy's fallback).
+        const serving = isReady(`${p.namespace}/${p.name}`);
+        const terminating = p.terminating === true;
+        const ready = serving && !terminating;
         const ports: Record<string, number> = {};
         for (const port of s.ports) {
           const n = resolveTargetPort(p, port);
           if (n !== undefined) ports[port.name] = n;
         }
-        return { ip: p.ip, nodeName: p.nodeName, pod: `${p.namespace}/${p.name}`, ready, serving: ready, terminating: false, ports };
+        return { ip: p.ip, nodeName: p.nodeName, pod: `${p.namespace}/${p.name}`, ready, serving, terminating, ports };
       });
     return { namespace: s.namespace, name: s.name, endpoints };
   });

@@ -1,60 +1,64 @@
-/** Pods from manifests: Pods as written, Deployments expanded the way the ReplicaSet controller names them. */
-import { createHash } from 'node:crypto';
+/** Pods as the node sees them: from the store's Pod objects, with the ports the default server takes. */
+import { randomInt } from 'node:crypto';
 import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
-import type { Manifest } from '../topology/manifests.js';
 import type { ContainerState } from './types.js';
 import { stableJson } from '../util/stable-json.js';
+import { controllerOf, getObject, isTerminating, type Json, type Store, type StoredPod } from './store.js';
 
-/** A pod before it is placed and addressed. */
+/** A pod bound to a node, before it is addressed. */
 export interface PodIntent {
   namespace: string;
   name: string;
+  uid: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-  nodeName?: string;
+  nodeName: string;
   containers: ContainerState[];
   owner?: { kind: 'ReplicaSet'; name: string; deployment: string };
+  terminating: boolean;
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
   origin: string;
 }
 
 export const DEFAULT_SERVER_PORT = 8080;
 /** The alphabet Kubernetes uses for generated name suffixes (no vowels, no confusable digits). */
-const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+export const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
-export function podIntents(manifests: Manifest[]): PodIntent[] {
-  const out: PodIntent[] = [];
-  for (const m of manifests) {
-    if (m.kind === 'Pod') {
-      const meta = m.object.metadata!;
-      out.push({
-        namespace: meta.namespace ?? 'default',
-        name: meta.name!,
-        labels: meta.labels ?? {},
-        annotations: meta.annotations ?? {},
-        nodeName: m.object.spec?.nodeName,
-        containers: containersOf(m.object.spec!.containers),
-        origin: m.origin,
-      });
-    } else if (m.kind === 'Deployment') {
-      const dep = m.object;
-      const template = dep.spec!.template;
-      const rsName = `${dep.metadata!.name}-${podTemplateHash(template)}`;
-      const replicas = dep.spec!.replicas ?? 1;
-      for (let i = 0; i < replicas; i++) {
-        out.push({
-          namespace: dep.metadata!.namespace ?? 'default',
-          name: `${rsName}-${safeEncode(`${rsName}/${i}`, 5)}`,
-          labels: { ...(template.metadata?.labels ?? {}), 'pod-template-hash': rsName.slice(dep.metadata!.name!.length + 1) },
-          annotations: template.metadata?.annotations ?? {},
-          nodeName: template.spec?.nodeName,
-          containers: containersOf(template.spec!.containers),
-          owner: { kind: 'ReplicaSet', name: rsName, deployment: dep.metadata!.name! },
-          origin: m.origin,
-        });
-      }
-    }
-  }
-  return out;
+/** A random 5-character pod name suffix, as the ReplicaSet controller's generateName gets. */
+export const randomSuffix = (): string => Array.from({ length: 5 }, () => SAFE_ALPHABET[randomInt(SAFE_ALPHABET.length)]).join('');
+
+/** Every bound pod of the store (terminating ones too: they keep their sandbox and address until killed). */
+export function podIntents(store: Store, originOf: (pod: StoredPod) => string): PodIntent[] {
+  return Object.values(store.objects.Pod)
+    .filter((p) => p.spec?.nodeName)
+    .map((p) => {
+      const rs = controllerOf(p.metadata);
+      const rsObj = rs?.kind === 'ReplicaSet' ? getObject(store, 'ReplicaSet', `${p.metadata.namespace}/${rs.name}`) : undefined;
+      return {
+        namespace: p.metadata.namespace ?? 'default',
+        name: p.metadata.name,
+        uid: p.metadata.uid,
+        labels: p.metadata.labels ?? {},
+        annotations: p.metadata.annotations ?? {},
+        nodeName: p.spec!.nodeName!,
+        containers: containersOf((p.spec?.containers ?? []) as V1Container[]),
+        ...(rs?.kind === 'ReplicaSet' ? { owner: { kind: 'ReplicaSet' as const, name: rs.name, deployment: (rsObj && controllerOf(rsObj.metadata)?.name) ?? '' } } : {}),
+        terminating: isTerminating(p),
+        restartPolicy: (p.spec?.restartPolicy ?? 'Always') as PodIntent['restartPolicy'],
+        origin: originOf(p),
+      };
+    });
+}
+
+/** Real images listen whether or not they declare a port: the default server also takes the numeric targetPorts of the services that select the pod. */
+export function addServicePorts(containers: ContainerState[], extra: Array<{ port: number; protocol: 'TCP' | 'UDP' }>): ContainerState[] {
+  if (containers.length === 0 || extra.length === 0) return containers;
+  const served = (proto: 'TCP' | 'UDP', port: number) => containers.some((c) => (proto === 'TCP' ? c.tcpPorts : c.udpPorts).includes(port));
+  const tcp = unique(extra.filter((e) => e.protocol === 'TCP' && !served('TCP', e.port)).map((e) => e.port));
+  const udp = unique(extra.filter((e) => e.protocol === 'UDP' && !served('UDP', e.port)).map((e) => e.port));
+  if (tcp.length === 0 && udp.length === 0) return containers;
+  const [first, ...rest] = containers;
+  return [{ ...first!, tcpPorts: [...first!.tcpPorts, ...tcp], udpPorts: [...first!.udpPorts, ...udp] }, ...rest];
 }
 
 function containersOf(containers: V1Container[]): ContainerState[] {
@@ -82,19 +86,20 @@ const unique = (xs: number[]) => [...new Set(xs)];
 function probeOf(c: V1Container, ports: ContainerState['declaredPorts']): ContainerState['readinessProbe'] {
   const probe = c.readinessProbe;
   const port = (p: unknown) => (typeof p === 'number' ? p : ports.find((d) => d.name === p)?.containerPort);
+  const timing = { periodSeconds: probe?.periodSeconds ?? 10, failureThreshold: probe?.failureThreshold ?? 3 };
   if (probe?.httpGet) {
     const n = port(probe.httpGet.port);
-    return n ? { kind: 'httpGet', port: n, path: probe.httpGet.path ?? '/' } : undefined;
+    return n ? { kind: 'httpGet', port: n, path: probe.httpGet.path ?? '/', ...timing } : undefined;
   }
   if (probe?.tcpSocket) {
     const n = port(probe.tcpSocket.port);
-    return n ? { kind: 'tcpSocket', port: n } : undefined;
+    return n ? { kind: 'tcpSocket', port: n, ...timing } : undefined;
   }
   return undefined;
 }
 
 /** FNV-1a (32 bit) of the template, rendered as Kubernetes renders pod-template-hash. */
-export function podTemplateHash(template: V1PodTemplateSpec): string {
+export function podTemplateHash(template: V1PodTemplateSpec | Json<V1PodTemplateSpec>): string {
   let h = 0x811c9dc5;
   for (const byte of Buffer.from(stableJson(template))) {
     h ^= byte;
@@ -106,9 +111,4 @@ export function podTemplateHash(template: V1PodTemplateSpec): string {
 function encodeNumber(n: number): string {
   // As rand.SafeEncodeString: each character of the decimal text, by its code point.
   return [...String(n)].map((d) => SAFE_ALPHABET[d.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
-}
-
-function safeEncode(seed: string, length: number): string {
-  const digest = createHash('sha256').update(seed).digest();
-  return [...digest.subarray(0, length)].map((b) => SAFE_ALPHABET[b % SAFE_ALPHABET.length]).join('');
 }

@@ -8,7 +8,7 @@ import type { InputProblem } from '../topology/errors.js';
 import type { Manifest } from '../topology/manifests.js';
 import type { NetworkSpec } from '../topology/types.js';
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../util/ipv4.js';
-import type { ManualEndpoints, PodState, ServiceState } from './types.js';
+import type { PodState, ServiceState } from './types.js';
 import { selects } from './endpoints.js';
 
 export const METALLB_IPS = 'metallb.universe.tf/loadBalancerIPs';
@@ -160,17 +160,4 @@ function checkTargetPorts(services: ServiceState[], pods: PodState[], problems: 
         problems.push({ path: `${s.origin}.spec.ports[${i}].targetPort`, message: `no container of the ${selected.length} selected pod(s) declares a ${port.protocol} port named '${port.targetPort}'` });
     });
   }
-}
-
-export function manualEndpoints(manifests: Manifest[]): ManualEndpoints[] {
-  return manifests
-    .filter((m): m is Extract<Manifest, { kind: 'Endpoints' }> => m.kind === 'Endpoints')
-    .map(({ object: ep }) => ({
-      namespace: ep.metadata!.namespace ?? 'default',
-      name: ep.metadata!.name!,
-      subsets: (ep.subsets ?? []).map((s) => ({
-        addresses: (s.addresses ?? []).map((a) => ({ ip: a.ip, ...(a.nodeName ? { nodeName: a.nodeName } : {}) })),
-        ports: (s.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' })),
-      })),
-    }));
 }

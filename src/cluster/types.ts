@@ -10,7 +10,7 @@ export interface ContainerState {
   /** Declared ports, as the manifest gave them (for `get pods -o json`). */
   declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' }>;
   /** The readiness probe, ports resolved; without one a container is ready while it runs. */
-  readinessProbe?: { kind: 'httpGet'; port: number; path: string } | { kind: 'tcpSocket'; port: number };
+  readinessProbe?: ({ kind: 'httpGet'; port: number; path: string } | { kind: 'tcpSocket'; port: number }) & { periodSeconds: number; failureThreshold: number };
 }
 
 export interface PodState {
@@ -23,6 +23,9 @@ export interface PodState {
   hostIP: string;
   containers: ContainerState[];
   owner?: { kind: 'ReplicaSet'; name: string; deployment: string };
+  /** Deleted, still holding its sandbox and address: out of the endpoints until it is gone. */
+  terminating?: true;
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
   /** Where the pod came from in the user's files (for messages). */
   origin: string;
 }
@@ -41,6 +44,8 @@ export interface NodeState {
   blocks: string[];
   /** tunl0's address (routing: ipip): allocated from the node's block before any pod, as calico-node does. */
   tunnelIP?: string;
+  capacity: { cpuMilli: number; memoryBytes: number; pods: number };
+  unschedulable: boolean;
 }
 
 export interface HostState {

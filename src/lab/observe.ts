@@ -20,17 +20,30 @@ export async function observeLab(lab: string): Promise<Observed> {
   return { netns, processes };
 }
 
-/** Pods whose sandbox and containers are all alive and in the right namespace. */
-export async function healthyPods(record: LabRecord | undefined, observed: Observed, podNetns: (key: string) => string): Promise<Set<string>> {
-  const out = new Set<string>();
+/** A pod as found on the host: its sandbox (holder alive in the pod's namespace) and each container's process. */
+export interface PodHealth {
+  sandbox: boolean;
+  /** container name → its process runs inside the sandbox */
+  alive: Record<string, boolean>;
+}
+
+export async function podHealth(record: LabRecord | undefined, observed: Observed, podNetns: (key: string) => string): Promise<Map<string, PodHealth>> {
+  const out = new Map<string, PodHealth>();
   if (!record) return out;
   const byPid = new Map(observed.processes.map((p) => [p.pid, p]));
   for (const [key, rt] of Object.entries(record.pods)) {
     const inode = observed.netns.get(podNetns(key));
     const holder = byPid.get(rt.holderPid);
-    if (inode === undefined || !holder || holder.netInode !== inode) continue;
-    const containers = await Promise.all(Object.values(rt.containers).map(async (pid) => byPid.get(pid)?.netInode === inode && (await isAlive(pid))));
-    if (containers.every(Boolean)) out.add(key);
+    const sandbox = inode !== undefined && holder !== undefined && holder.netInode === inode;
+    const alive: Record<string, boolean> = {};
+    for (const [name, c] of Object.entries(rt.containers)) alive[name] = sandbox && byPid.get(c.pid)?.netInode === inode && (await isAlive(c.pid));
+    out.set(key, { sandbox, alive });
   }
   return out;
+}
+
+/** Pods whose sandbox and containers are all alive and in the right namespace. */
+export async function healthyPods(record: LabRecord | undefined, observed: Observed, podNetns: (key: string) => string): Promise<Set<string>> {
+  const health = await podHealth(record, observed, podNetns);
+  return new Set([...health].filter(([, h]) => h.sandbox && Object.values(h.alive).every(Boolean)).map(([k]) => k));
 }

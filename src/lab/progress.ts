@@ -18,8 +18,14 @@ export class PhaseTimer {
     this.reporter.phase(phase);
   }
 
+  /** A phase run again (a reconcile's later passes) adds to its first entry. */
   end(): void {
-    if (this.current) this.timings.push({ phase: this.current.phase, ms: Math.round(performance.now() - this.current.started) });
+    if (this.current) {
+      const ms = Math.round(performance.now() - this.current.started);
+      const seen = this.timings.find((t) => t.phase === this.current!.phase);
+      if (seen) seen.ms += ms;
+      else this.timings.push({ phase: this.current.phase, ms });
+    }
     this.current = undefined;
   }
 }

@@ -1,19 +1,11 @@
-/** kubectl-shaped Services, Endpoints and EndpointSlices of a lab, with readiness as observed now. */
+/** kubectl-shaped Services, Endpoints and EndpointSlices of a lab. */
 import { computeEndpoints, type ServiceEndpoints } from '../cluster/endpoints.js';
 import type { ServiceState } from '../cluster/types.js';
-import { podNetns } from '../topology/names.js';
-import { healthyPods, observeLab } from './observe.js';
-import { readyPods } from './readiness.js';
 import type { LabRecord } from './state.js';
 
-export async function currentEndpoints(r: LabRecord): Promise<ServiceEndpoints[]> {
-  const running = await healthyPods(r, await observeLab(r.lab), (key) => {
-    const [ns, name] = key.split('/') as [string, string];
-    return podNetns(r.lab, ns, name);
-  });
-  const cluster = { ...r.cluster, services: r.cluster.services ?? [], manualEndpoints: r.cluster.manualEndpoints ?? [] };
-  const ready = await readyPods(cluster, running);
-  return computeEndpoints(cluster, (k) => ready.has(k));
+/** The endpoints as the lab last programmed them: readiness as the last reconcile (or the supervisor) found it. */
+export function currentEndpoints(r: LabRecord): ServiceEndpoints[] {
+  return computeEndpoints(r.cluster, (k) => r.pods[k]?.ready === true);
 }
 
 export function serviceObject(s: ServiceState): Record<string, unknown> {

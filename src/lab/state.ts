@@ -1,13 +1,26 @@
 /** The lab's record on disk: what was asked for and what has been fully built. Written atomically. */
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import type { ClusterState } from '../cluster/types.js';
+import type { Store } from '../cluster/store.js';
+import type { LabSpec } from '../topology/types.js';
 import type { ProxyServicePort } from '../plan/kube-proxy/types.js';
 import { STATE_ROOT, labStateDir } from '../topology/names.js';
 
+export interface ContainerRuntime {
+  pid: number;
+  /** ContainerPlan.hash it was started with */
+  hash: string;
+  restarts: number;
+  /** When the process was found dead (ISO time), until it is restarted. */
+  diedAt?: string;
+}
+
 export interface PodRuntime {
   holderPid: number;
-  /** container name → pid */
-  containers: Record<string, number>;
+  containers: Record<string, ContainerRuntime>;
+  /** Containers run and readiness probes pass (as last seen). */
+  ready: boolean;
+  startedAt: string;
 }
 
 export interface NodeProxyRecord {
@@ -26,9 +39,13 @@ export interface NodeProxyRecord {
 }
 
 export interface LabRecord {
-  version: 1;
+  version: 2;
   lab: string;
   topologyFile: string;
+  /** The lab without its workloads, as the topology file last described it (what `apply` builds on). */
+  spec: LabSpec;
+  /** The emulated API server's objects. */
+  store: Store;
   cluster: ClusterState;
   /** netns (or `routes:<node>`) → plan hash, only for objects built completely. */
   built: Record<string, string>;
@@ -42,14 +59,18 @@ export interface LabRecord {
   bird?: Record<string, { pid: number; hash: string }>;
   /** the service ports of the last sync (for UDP conntrack clean-up) */
   proxyPorts?: ProxyServicePort[];
+  /** the lab's supervisor process (container restarts, readiness probes, rollouts) */
+  supervisor?: { pid: number };
   updatedAt: string;
 }
 
-const stateFile = (lab: string) => `${labStateDir(lab)}/state.json`;
+export const stateFile = (lab: string) => `${labStateDir(lab)}/state.json`;
 
 export async function readRecord(lab: string): Promise<LabRecord | undefined> {
   try {
-    return JSON.parse(await readFile(stateFile(lab), 'utf8')) as LabRecord;
+    const record = JSON.parse(await readFile(stateFile(lab), 'utf8')) as LabRecord;
+    if (record.version !== 2) throw new Error(`written by an older kemu (version ${record.version})`);
+    return record;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new Error(`the state file ${stateFile(lab)} is unreadable (${(err as Error).message}); run 'kemu down ${lab}' to start afresh`);

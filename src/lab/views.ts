@@ -1,62 +1,62 @@
 /** Read-only views of a lab: kubectl-shaped objects and table rows. */
 import { isAlive } from '../host/netns.js';
-import { readyPods } from './readiness.js';
+import { listObjects, objectKey } from '../cluster/store.js';
 import { hostNetns, nodeNetns, podNetns } from '../topology/names.js';
 import type { LabRecord } from './state.js';
 
 export interface PodView {
   namespace: string;
   name: string;
-  node: string;
-  ip: string;
-  hostIP: string;
+  node?: string;
+  ip?: string;
+  hostIP?: string;
   holderPid?: number;
   ready: number;
   total: number;
-  status: 'Running' | 'Failed' | 'Pending';
+  restarts: number;
+  /** kubectl's STATUS column: the phase, or Terminating, CrashLoopBackOff, ContainerCreating */
+  status: string;
   netns: string;
   object: Record<string, unknown>;
 }
 
+/** Every pod of the store, with what the data plane has of it; container liveness is checked now. */
 export async function podViews(r: LabRecord): Promise<PodView[]> {
-  // Containers with a readiness probe are ready only while their pod passes its probes.
-  const running = new Set(r.cluster.pods.map((p) => `${p.namespace}/${p.name}`).filter((k) => r.pods[k]));
-  const passing = await readyPods(r.cluster, running);
+  const pods = listObjects(r.store, 'Pod').sort((a, b) => objectKey('Pod', a.metadata).localeCompare(objectKey('Pod', b.metadata)));
   return Promise.all(
-    r.cluster.pods.map(async (p) => {
-      const key = `${p.namespace}/${p.name}`;
+    pods.map(async (p) => {
+      const key = objectKey('Pod', p.metadata);
       const rt = r.pods[key];
-      const holderUp = rt ? await isAlive(rt.holderPid) : false;
-      const alive = rt ? await Promise.all(p.containers.map(async (c) => rt.containers[c.name] !== undefined && (await isAlive(rt.containers[c.name]!)))) : [];
-      const probed = !passing.has(`${p.namespace}/${p.name}`);
-      const readyFlags = p.containers.map((c, i) => (alive[i] ?? false) && !(probed && c.readinessProbe));
-      const ready = readyFlags.filter(Boolean).length;
-      const status = !rt ? 'Pending' : holderUp && alive.every(Boolean) ? 'Running' : 'Failed';
+      const containers = p.spec?.containers ?? [];
+      const statuses = await Promise.all(
+        (p.status?.containerStatuses ?? []).map(async (cs) => {
+          const pid = rt?.containers[cs.name]?.pid;
+          const alive = pid !== undefined && (await isAlive(pid));
+          return { ...cs, ready: cs.ready && alive, started: alive };
+        }),
+      );
+      const waiting = statuses.find((cs) => !cs.started)?.state?.waiting?.reason;
+      const status = p.metadata.deletionTimestamp ? 'Terminating' : !p.spec?.nodeName ? 'Pending' : waiting && rt ? waiting : (p.status?.phase ?? 'Pending');
+      const netns = podNetns(r.lab, p.metadata.namespace ?? 'default', p.metadata.name);
       const object = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: p.name,
-          namespace: p.namespace,
-          labels: p.labels,
-          annotations: { ...p.annotations, ...(rt ? { 'kemu.dev/holder-pid': String(rt.holderPid) } : {}), 'kemu.dev/netns': podNetns(r.lab, p.namespace, p.name) },
-          ...(p.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: p.owner.name, controller: true }] } : {}),
-        },
-        spec: {
-          nodeName: p.nodeName,
-          containers: p.containers.map((c) => ({ name: c.name, image: c.image, ...(c.declaredPorts.length ? { ports: c.declaredPorts } : {}) })),
-        },
-        status: {
-          phase: status,
-          hostIP: p.hostIP,
-          hostIPs: [{ ip: p.hostIP }],
-          podIP: p.ip,
-          podIPs: [{ ip: p.ip }],
-          conditions: [{ type: 'Ready', status: status === 'Running' && ready === p.containers.length ? 'True' : 'False' }],
-          containerStatuses: p.containers.map((c, i) => ({ name: c.name, image: c.image, ready: readyFlags[i] ?? false, started: alive[i] ?? false, restartCount: 0 })),
-        },
+        ...p,
+        metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, ...(rt ? { 'kemu.dev/holder-pid': String(rt.holderPid) } : {}), 'kemu.dev/netns': netns } },
+        ...(p.status ? { status: { ...p.status, containerStatuses: statuses } } : {}),
       };
-      return { namespace: p.namespace, name: p.name, node: p.nodeName, ip: p.ip, hostIP: p.hostIP, holderPid: rt?.holderPid, ready, total: p.containers.length, status, netns: podNetns(r.lab, p.namespace, p.name), object };
+      return {
+        namespace: p.metadata.namespace ?? 'default',
+        name: p.metadata.name,
+        node: p.spec?.nodeName,
+        ip: p.status?.podIP,
+        hostIP: p.status?.hostIP,
+        holderPid: rt?.holderPid,
+        ready: statuses.filter((cs) => cs.ready).length,
+        total: containers.length,
+        restarts: statuses.reduce((n, cs) => n + (cs.restartCount ?? 0), 0),
+        status,
+        netns,
+        object,
+      };
     }),
   );
 }

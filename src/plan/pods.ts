@@ -31,16 +31,22 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
     `route add ${pod.ip} dev ${cali} scope link`,
     `neigh replace ${pod.ip} lladdr ${mac} dev ${cali} nud permanent`,
   ];
-  const containers = pod.containers.map((ct) => ({ name: ct.name, tcpPorts: ct.tcpPorts, udpPorts: ct.udpPorts }));
+  const containers = pod.containers.map((ct) => {
+    const c = { name: ct.name, tcpPorts: ct.tcpPorts, udpPorts: ct.udpPorts };
+    return { ...c, hash: planHash(c) };
+  });
   const hostname = pod.name.slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');
-  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines, containers };
+  // The sandbox's hash leaves the containers out: a container changes by restarting, not by a new sandbox.
+  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines };
   return {
+    containers,
     key: `${pod.namespace}/${pod.name}`,
     namespace: pod.namespace,
     name: pod.name,
     nodeNetns: nodeNetns(c.lab, pod.nodeName),
     caliName: cali,
     ...plan,
+    terminating: pod.terminating === true,
     hash: planHash(plan),
   };
 }

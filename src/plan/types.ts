@@ -17,6 +17,8 @@ export interface ContainerPlan {
   name: string;
   tcpPorts: number[];
   udpPorts: number[];
+  /** Changes when the container must restart with other arguments. */
+  hash: string;
 }
 
 export interface PodPlan {
@@ -36,6 +38,9 @@ export interface PodPlan {
   /** Lines run inside the pod by its holder: the veth pair (host end into the node), eth0's /32, the 169.254.1.1 routes. */
   podLines: string[];
   containers: ContainerPlan[];
+  /** Deleted: kept until it has left every node's endpoints, then removed. */
+  terminating: boolean;
+  /** The sandbox's hash (namespace, wiring, address): when it changes the pod is rebuilt. */
   hash: string;
 }
 

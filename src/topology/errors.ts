@@ -7,7 +7,7 @@ export interface InputProblem {
   where?: string;
 }
 
-/** Bad user input: every problem found, so the user can fix them all at once. Nothing was created. */
+/** Bad user input: every problem found, so the user can fix them all at once. Nothing was changed. */
 export class InputError extends Error {
   constructor(
     readonly source: string,
@@ -28,7 +28,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function formatProblems(source: string, problems: InputProblem[]): string {
-  const head = `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was created`;
+  const head = `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was changed`;
   const lines = problems.map((p) => `  ${p.where ? `${p.where} ` : ''}${p.path || '(top level)'}: ${p.message}`);
   return [head, ...lines].join('\n');
 }

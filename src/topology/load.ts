@@ -9,6 +9,7 @@ import type { RackSpec, Topology } from './types.js';
 import { UNDERLAY_BRIDGE } from './names.js';
 import { checkTopology } from './validate.js';
 import { intToIp, parseCidr, splitAddress } from '../util/ipv4.js';
+import { parseCpu, parseMemory } from '../util/quantity.js';
 
 export async function loadTopology(path: string): Promise<Topology> {
   const file = resolve(path);
@@ -114,6 +115,8 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]):
       extraAddresses: extra(n),
       rack: rackOf(n).name,
       labels: n.labels,
+      capacity: { cpuMilli: parseCpu(n.capacity.cpu) ?? 0, memoryBytes: parseMemory(n.capacity.memory) ?? 0, pods: n.capacity.pods },
+      unschedulable: n.unschedulable,
       ...(n.asNumber !== undefined ? { asNumber: n.asNumber } : {}),
     })),
     externalHosts: raw.spec.externalHosts.map((h) => ({ name: h.name, address: h.address, extraAddresses: extra(h), rack: rackOf(h).name })),

@@ -1,12 +1,14 @@
 /** Kubernetes manifests (inline or in files), parsed and typed with @kubernetes/client-node, then checked. */
-import type { V1Container, V1Deployment, V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Endpoints, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
 
-export const SUPPORTED_KINDS = ['Pod', 'Deployment', 'Service', 'Endpoints'] as const;
-const API_VERSIONS: Record<(typeof SUPPORTED_KINDS)[number], string> = { Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1' };
+export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', 'Service', 'Endpoints'] as const;
+export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
+const API_VERSIONS: Record<ManifestKind, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1' };
 
 export type Manifest =
+  | { kind: 'Namespace'; object: V1Namespace; origin: string }
   | { kind: 'Pod'; object: V1Pod; origin: string }
   | { kind: 'Deployment'; object: V1Deployment; origin: string }
   | { kind: 'Service'; object: V1Service; origin: string }
@@ -28,9 +30,10 @@ async function k8s(): Promise<YamlModule> {
 
 /**
  * Parse one YAML text that may hold several documents. `origin` names where it came from in messages.
- * Problems are appended to `problems`; valid manifests are returned.
+ * Problems are appended to `problems`; valid manifests are returned. With `skipUnsupported`, documents
+ * of kinds kemu does not emulate are listed in `skipped` instead of being problems.
  */
-export async function parseManifests(text: string, origin: string, problems: InputProblem[]): Promise<Manifest[]> {
+export async function parseManifests(text: string, origin: string, problems: InputProblem[], opts: { skipUnsupported?: boolean; skipped?: string[] } = {}): Promise<Manifest[]> {
   const { loadAllYaml } = await k8s();
   let docs: unknown[];
   try {
@@ -42,7 +45,12 @@ export async function parseManifests(text: string, origin: string, problems: Inp
   const out: Manifest[] = [];
   docs.forEach((doc, i) => {
     const where = docs.length > 1 ? `${origin} (document ${i + 1})` : origin;
-    const manifest = checkManifest(doc as { kind?: string; apiVersion?: string }, where, problems);
+    const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string } };
+    if (opts.skipUnsupported && d.kind && !(SUPPORTED_KINDS as readonly string[]).includes(d.kind)) {
+      opts.skipped?.push(`${d.kind} ${d.metadata?.name ?? ''} (${where})`.trim());
+      return;
+    }
+    const manifest = checkManifest(d, where, problems);
     if (manifest) out.push(manifest);
   });
   return out;
@@ -60,6 +68,12 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     return undefined;
   }
   const before = problems.length;
+  if (k === 'Namespace') {
+    const ns = doc as V1Namespace;
+    checkMeta(ns.metadata, where, problems, false);
+    if (ns.metadata?.name && (ns.metadata.name.length > 63 || !DNS_LABEL.test(ns.metadata.name))) problems.push({ path: `${where}.metadata.name`, message: `'${ns.metadata.name}' must be a DNS-1123 label` });
+    return problems.length === before ? { kind: 'Namespace', object: ns, origin: where } : undefined;
+  }
   if (k === 'Pod') {
     const pod = doc as V1Pod;
     checkMeta(pod.metadata, where, problems);
@@ -84,11 +98,12 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
   return problems.length === before ? { kind: 'Deployment', object: dep, origin: where } : undefined;
 }
 
-function checkMeta(meta: { name?: string; namespace?: string } | undefined, where: string, problems: InputProblem[]): void {
+function checkMeta(meta: { name?: string; namespace?: string } | undefined, where: string, problems: InputProblem[], namespaced = true): void {
   if (!meta?.name) problems.push({ path: `${where}.metadata.name`, message: 'is required' });
   else if (meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name))
     problems.push({ path: `${where}.metadata.name`, message: `'${meta.name}' must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')` });
-  if (meta?.namespace !== undefined && (meta.namespace.length > 63 || !DNS_LABEL.test(meta.namespace)))
+  if (!namespaced && meta?.namespace !== undefined) problems.push({ path: `${where}.metadata.namespace`, message: 'a Namespace is not namespaced; remove metadata.namespace' });
+  else if (meta?.namespace !== undefined && (meta.namespace.length > 63 || !DNS_LABEL.test(meta.namespace)))
     problems.push({ path: `${where}.metadata.namespace`, message: `'${meta.namespace}' must be a DNS-1123 label` });
 }
 

@@ -71,8 +71,21 @@ const machine = z.strictObject({
   rack: z.string().optional(),
 });
 
+/** A resource quantity as Kubernetes writes it: a number or a string such as "500m" or "4Gi". */
+const quantity = z.union([z.number().nonnegative(), z.string().min(1)], { message: 'must be a quantity such as 2, "500m" or "4Gi"' });
+
 const node = machine.extend({
   labels: z.record(z.string(), z.string()).default({}),
+  /** The node's allocatable resources, as the scheduler sees them. */
+  capacity: z
+    .strictObject({
+      cpu: quantity.default('4'),
+      memory: quantity.default('8Gi'),
+      pods: z.number().int().min(1).max(10000).default(110),
+    })
+    .prefault({}),
+  /** A cordoned node: the scheduler places no new pods there. */
+  unschedulable: z.boolean().default(false),
   /** Calico's per-node spec.bgp.asNumber; peers in another AS are eBGP. */
   asNumber: asNumber.optional(),
 });

@@ -43,9 +43,15 @@ export interface MachineSpec {
 
 export interface NodeSpec extends MachineSpec {
   labels: Record<string, string>;
+  /** Allocatable resources (parsed quantities) and pod count. */
+  capacity: { cpuMilli: number; memoryBytes: number; pods: number };
+  unschedulable: boolean;
   /** Per-node BGP AS, when it differs from the cluster's. */
   asNumber?: number;
 }
+
+/** The lab itself, without its workloads: what `apply` needs once the lab is up. */
+export type LabSpec = Omit<Topology, 'manifests'>;
 
 export interface Topology {
   name: string;

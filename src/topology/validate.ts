@@ -2,9 +2,11 @@
 import type { InputProblem } from './errors.js';
 import type { RawTopology } from './schema.js';
 import type { Topology } from './types.js';
+import type { Manifest } from './manifests.js';
 import { MAX_SOCKET_PATH, UNDERLAY_BRIDGE, birdSocketPath } from './names.js';
 import { canonicalCidr, cidrContains, cidrText, cidrsOverlap, ipToInt, parseCidr, type Cidr } from '../util/ipv4.js';
 import { podIpAnnotation } from './annotations.js';
+import { parseCpu, parseMemory } from '../util/quantity.js';
 
 export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
   const problems: InputProblem[] = [];
@@ -81,13 +83,17 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
     }
   }
 
+  raw.spec.nodes.forEach((n, i) => {
+    if (parseCpu(n.capacity.cpu) === undefined) add(`spec.nodes[${i}].capacity.cpu`, `'${n.capacity.cpu}' is not a CPU quantity; use e.g. 2 or "1500m"`);
+    if (parseMemory(n.capacity.memory) === undefined) add(`spec.nodes[${i}].capacity.memory`, `'${n.capacity.memory}' is not a memory quantity; use e.g. "8Gi" or "512Mi"`);
+  });
   for (const node of t.nodes) {
     const sock = birdSocketPath(t.name, node.name);
     if (sock.length > MAX_SOCKET_PATH)
       add('metadata.name', `lab name '${t.name}' is too long: node ${node.name}'s control socket ${sock} would be ${sock.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit of a Unix socket path; shorten the lab or node name by ${sock.length - MAX_SOCKET_PATH}`);
   }
 
-  checkWorkloads(t, pool, add);
+  problems.push(...checkWorkloads(t, t.manifests));
   return problems;
 }
 
@@ -97,9 +103,13 @@ function checkUnderlayAddress(subnet: Cidr, ip: string, path: string, add: (p: s
   else if (n === subnet.base || n === subnet.base + subnet.size - 1) add(path, `${ip} is the subnet's network or broadcast address`);
 }
 
-function checkWorkloads(t: Topology, pool: Cidr, add: (p: string, m: string) => void): void {
+/** What manifests refer to in the lab (node names, pinned pod addresses), for `up` and for `apply`. */
+export function checkWorkloads(t: Pick<Topology, 'nodes' | 'network'>, manifests: Manifest[]): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+  const pool = parseCidr(t.network.podCIDR);
   const nodeNames = new Set(t.nodes.map((n) => n.name));
-  for (const m of t.manifests) {
+  for (const m of manifests) {
     if (m.kind !== 'Pod' && m.kind !== 'Deployment') continue;
     const spec = m.kind === 'Pod' ? m.object.spec : m.object.spec?.template?.spec;
     const meta = m.kind === 'Pod' ? m.object.metadata : m.object.spec?.template?.metadata;
@@ -113,4 +123,5 @@ function checkWorkloads(t: Topology, pool: Cidr, add: (p: string, m: string) => 
     else if (ann.ip && m.kind === 'Deployment' && (m.object.spec?.replicas ?? 1) > 1)
       add(`${metaPath}.annotations`, `a pinned pod IP cannot be shared by ${m.object.spec?.replicas} replicas`);
   }
+  return problems;
 }

@@ -8,7 +8,7 @@ describe('kemu up with bad input', () => {
     it(`${bad.name}: names ${bad.path || 'the problem'} and creates nothing`, async () => {
       const r = await kemu('up', writeTopology(bad.lab, undefined, bad.text));
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain('nothing was created');
+      expect(r.stderr).toContain('nothing was changed');
       expect(r.stderr).toContain(bad.path);
       expect(r.stderr).toMatch(bad.message);
       expect(await leftovers(bad.lab)).toEqual(NOTHING_LEFT);

@@ -161,7 +161,7 @@ describe('following changes', () => {
 describe('readiness', () => {
   it('a pod whose server stops answering its readiness probe leaves the endpoints on the next up, and comes back', async () => {
     const state = JSON.parse(readFileSync(`/var/lib/kemu/${LAB}/state.json`, 'utf8'));
-    const server = state.pods['default/web-2'].containers.web as number;
+    const server = state.pods['default/web-2'].containers.web.pid as number;
     const endpointsOf = async () => JSON.parse((await kemu('get', 'endpoints', '-o', 'json', '--lab', LAB)).stdout).items.find((e: any) => e.metadata.name === 'web').subsets[0];
     process.kill(server, 'SIGSTOP'); // alive, but answers nothing: not ready, and not restarted
     try {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allocate } from '../../src/cluster/ipam.js';
-import { place } from '../../src/cluster/placement.js';
 import { podTemplateHash } from '../../src/cluster/pods.js';
-import { buildCluster } from '../../src/cluster/build.js';
+import { clusterFromTopology } from '../../src/cluster/desired.js';
 import { parseTopology } from '../../src/topology/load.js';
 
 const req = (key: string, node: string, want?: string, pinned = false) => ({ key, node, want, pinned });
@@ -39,19 +38,6 @@ describe('IPAM', () => {
   });
 });
 
-describe('placement', () => {
-  const pod = (name: string, nodeName?: string) => ({ namespace: 'default', name, labels: {}, annotations: {}, nodeName, containers: [], origin: '' });
-  it('pins by nodeName and spreads the rest evenly', () => {
-    const p = place([pod('a', 'n1'), pod('b'), pod('c'), pod('d')], ['n1', 'n2'], new Map());
-    expect(Object.fromEntries(p)).toEqual({ 'default/a': 'n1', 'default/b': 'n2', 'default/c': 'n1', 'default/d': 'n2' });
-  });
-  it('keeps a pod where it ran before', () => {
-    const p = place([pod('a'), pod('b')], ['n1', 'n2'], new Map([['default/a', 'n2']]));
-    expect(p.get('default/a')).toBe('n2');
-    expect(p.get('default/b')).toBe('n1');
-  });
-});
-
 describe('cluster state', () => {
   const file = (pods: string) => `apiVersion: kemu.dev/v1alpha1
 kind: Topology
@@ -64,27 +50,28 @@ ${pods}`;
   const pod = (n: string) => `    - {apiVersion: v1, kind: Pod, metadata: {name: ${n}}, spec: {containers: [{name: c, image: x}]}}`;
 
   it('addresses machines after the gateway, skipping pinned ones', async () => {
-    const c = buildCluster(await parseTopology(file(pod('a')), '/x/t.yaml'));
+    const c = clusterFromTopology(await parseTopology(file(pod('a')), '/x/t.yaml'));
     expect(c.nodes.map((n) => n.ip)).toEqual(['192.168.50.2', '192.168.50.9']);
     expect(c.externalHosts[0]!.ip).toBe('192.168.50.3');
   });
 
   it('does not renumber pods that stay when another is removed', async () => {
-    const first = buildCluster(await parseTopology(file([pod('a'), pod('b'), pod('c'), pod('d')].join('\n')), '/x/t.yaml'));
-    const second = buildCluster(await parseTopology(file([pod('b'), pod('c'), pod('d')].join('\n')), '/x/t.yaml'), first);
+    const on = (n: string, node: string) => pod(n).replace('spec: {', `spec: {nodeName: ${node}, `);
+    const first = clusterFromTopology(await parseTopology(file([on('a', 'n1'), on('b', 'n2'), on('c', 'n1'), on('d', 'n2')].join('\n')), '/x/t.yaml'));
+    const second = clusterFromTopology(await parseTopology(file([on('b', 'n2'), on('c', 'n1'), on('d', 'n2')].join('\n')), '/x/t.yaml'), first);
     const ipOf = (c: typeof first, n: string) => c.pods.find((p) => p.name === n)!.ip;
     for (const n of ['b', 'c', 'd']) expect(ipOf(second, n)).toBe(ipOf(first, n));
   });
 
   it('serves 8080 for a container that declares no port, once per pod', async () => {
-    const c = buildCluster(
+    const c = clusterFromTopology(
       await parseTopology(file('    - {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: c1, image: x}, {name: c2, image: x}, {name: c3, image: x, ports: [{containerPort: 53, protocol: UDP}]}]}}'), '/x/t.yaml'),
     );
     expect(c.pods[0]!.containers.map((ct) => [ct.tcpPorts, ct.udpPorts])).toEqual([[[8080], []], [[], []], [[], [53]]]);
   });
 
   it('names Deployment pods <deployment>-<template hash>-<suffix>', async () => {
-    const c = buildCluster(
+    const c = clusterFromTopology(
       await parseTopology(file('    - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 3, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}}'), '/x/t.yaml'),
     );
     expect(c.pods).toHaveLength(3);

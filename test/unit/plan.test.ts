@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCluster } from '../../src/cluster/build.js';
+import { clusterFromTopology } from '../../src/cluster/desired.js';
 import { planLab } from '../../src/plan/lab-plan.js';
 import { routeSpec } from '../../src/plan/routes.js';
 import { caliName, labOfNetns, podNetns } from '../../src/topology/names.js';
@@ -28,7 +28,7 @@ describe('names', () => {
 });
 
 describe('lab plan', async () => {
-  const plan = planLab(buildCluster(await parseTopology(topology, '/x/t.yaml')));
+  const plan = planLab(clusterFromTopology(await parseTopology(topology, '/x/t.yaml')));
 
   it('wires a pod as the Calico CNI does', () => {
     const pod = plan.pods.find((p) => p.name === 'pod-a')!;
@@ -61,14 +61,14 @@ describe('lab plan', async () => {
 
   it('announces a /32 for an address borrowed from another node’s block', async () => {
     const pinnedBoth = topology.replace('{name: pod-a}', `{name: pod-a, annotations: {cni.projectcalico.org/ipAddrs: '["10.244.0.3"]'}}`);
-    const p = planLab(buildCluster(await parseTopology(pinnedBoth, '/x/t.yaml')));
+    const p = planLab(clusterFromTopology(await parseTopology(pinnedBoth, '/x/t.yaml')));
     expect(p.routes.find((r) => r.node === 'a')!.routes.map(routeSpec)).toEqual(['blackhole 10.244.0.0/26 proto static', '10.244.0.9 via 192.168.50.3 dev eth0 proto static']);
     expect(p.routes.find((r) => r.node === 'b')!.routes.map(routeSpec)).toEqual(['10.244.0.0/26 via 192.168.50.2 dev eth0 proto static']);
   });
 
   it('leaves inter-node routes to BIRD with routing: bgp, and renders one BIRD config per node', async () => {
     const { planBird } = await import('../../src/plan/bird-nodes.js');
-    const c = buildCluster(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: bgp}\n  nodes'), '/x/t.yaml'));
+    const c = clusterFromTopology(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: bgp}\n  nodes'), '/x/t.yaml'));
     expect(planLab(c).routes.every((r) => r.routes.length === 0)).toBe(true);
     const bird = planBird(c);
     expect(bird.map((b) => [b.node, b.peers, b.socket])).toEqual([
@@ -87,7 +87,7 @@ describe('lab plan', async () => {
     underlay: {racks: [{name: ra, subnet: 10.1.0.0/24}, {name: rb, subnet: 10.2.0.0/24}]}
   nodes: [{name: a, rack: ra}, {name: b, rack: rb, asNumber: 64513}, {name: c, rack: ra}]
   workloads: []`;
-    const c = buildCluster(await parseTopology(topology.replace(/spec:[\s\S]*$/, racks), '/x/t.yaml'));
+    const c = clusterFromTopology(await parseTopology(topology.replace(/spec:[\s\S]*$/, racks), '/x/t.yaml'));
     const p = planLab(c);
     expect(p.fabric.lines).toEqual(expect.arrayContaining(['addr add 10.1.0.1/24 dev ra', 'addr add 10.2.0.1/24 dev rb']));
     expect(p.machines.find((m) => m.name === 'b')!.fabricLines).toContain('link set dev b master rb');
@@ -107,7 +107,7 @@ describe('lab plan', async () => {
   });
 
   it('reserves tunl0’s address in each node’s block before any pod, with routing: ipip', async () => {
-    const c = buildCluster(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: ipip}\n  nodes'), '/x/t.yaml'));
+    const c = clusterFromTopology(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: ipip}\n  nodes'), '/x/t.yaml'));
     expect(c.nodes.map((n) => [n.name, n.tunnelIP, n.blocks[0]])).toEqual([
       ['a', '10.244.0.64', '10.244.0.64/26'],
       ['b', '10.244.0.0', '10.244.0.0/26'],
@@ -122,9 +122,9 @@ describe('lab plan', async () => {
   });
 
   it('changes a pod’s hash only when its wiring changes', async () => {
-    const again = planLab(buildCluster(await parseTopology(topology, '/x/t.yaml')));
+    const again = planLab(clusterFromTopology(await parseTopology(topology, '/x/t.yaml')));
     expect(again.pods.map((p) => p.hash)).toEqual(plan.pods.map((p) => p.hash));
-    const moved = planLab(buildCluster(await parseTopology(topology.replace('nodeName: a', 'nodeName: b'), '/x/t.yaml')));
+    const moved = planLab(clusterFromTopology(await parseTopology(topology.replace('nodeName: a', 'nodeName: b'), '/x/t.yaml')));
     expect(moved.pods.find((p) => p.name === 'pod-a')!.hash).not.toBe(plan.pods.find((p) => p.name === 'pod-a')!.hash);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/topology/errors.js';
 import { parseTopology } from '../../src/topology/load.js';
-import { buildCluster } from '../../src/cluster/build.js';
+import { clusterFromTopology } from '../../src/cluster/desired.js';
 import { BAD_INPUTS } from '../helpers/bad-inputs.js';
 
 const ok = (spec: string) => `apiVersion: kemu.dev/v1alpha1
@@ -14,7 +14,7 @@ describe('topology validation', () => {
   for (const bad of BAD_INPUTS) {
     it(`rejects ${bad.name}, naming ${bad.path || 'the problem'}`, async () => {
       const err = await parseTopology(bad.text, '/tmp/kt/topology.yaml')
-        .then(buildCluster)
+        .then(clusterFromTopology)
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputError);
       const problems = (err as InputError).problems;
@@ -56,7 +56,7 @@ describe('topology validation', () => {
     expect(t.network.underlay.racks.map((r) => [r.name, r.gateway, r.bridge])).toEqual([['rack-a', '10.1.0.1', 'rack-a'], ['rack-b', '10.2.0.254', 'rack-b']]);
     expect(t.nodes.map((n) => [n.rack, n.asNumber])).toEqual([['rack-a', undefined], ['rack-b', 64600]]);
     expect(t.nodes[1]!.extraAddresses).toEqual(['10.2.0.99/24']);
-    const c = buildCluster(t);
+    const c = clusterFromTopology(t);
     expect(c.nodes.map((n) => [n.ip, n.asNumber])).toEqual([['10.1.0.2', 64512], ['10.2.0.1', 64600]]);
     expect(c.externalHosts[0]!.ip).toBe('10.2.0.2');
   });

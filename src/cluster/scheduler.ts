@@ -1,0 +1,176 @@
+/**
+ * The emulated kube-scheduler: binds each pending pod to a node that passes the filters (cordon,
+ * nodeSelector, pod count, cpu and memory requests) and scores best (spread of a controller's pods,
+ * then least allocated, then fewest pods), or marks it Unschedulable with the message Kubernetes gives.
+ * Pure: it mutates only the store it is given.
+ */
+import type { ControllerContext, SchedulingNode } from './controllers/types.js';
+import { controllerOf, isTerminating, listObjects, objectKey, putObject, type Store, type StoredPod } from './store.js';
+import { parseCpu, parseMemory } from '../util/quantity.js';
+
+export interface ScheduleResult {
+  bound: Array<{ pod: string; node: string }>;
+  unschedulable: Array<{ pod: string; message: string }>;
+}
+
+interface Resources {
+  cpuMilli: number;
+  memoryBytes: number;
+}
+
+// What the scheduler assumes for a container that requests nothing, when scoring only.
+const NON_ZERO_CPU_MILLI = 100;
+const NON_ZERO_MEMORY_BYTES = 200 * 1024 * 1024;
+
+interface NodeUsage {
+  requested: Resources;
+  /** requests with the non-zero defaults, for scoring */
+  scored: Resources;
+  pods: number;
+  /** non-terminating pods per controller uid */
+  byOwner: Map<string, number>;
+}
+
+/** A container's request for a resource as defaulted by the API server: the request, else the limit. */
+function containerRequest(c: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }, resource: 'cpu' | 'memory'): string | undefined {
+  return c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource];
+}
+
+function sumRequests(pod: StoredPod, nonZero: boolean): Resources {
+  const total = { cpuMilli: 0, memoryBytes: 0 };
+  for (const c of pod.spec?.containers ?? []) {
+    const cpu = containerRequest(c, 'cpu');
+    const memory = containerRequest(c, 'memory');
+    total.cpuMilli += cpu === undefined ? (nonZero ? NON_ZERO_CPU_MILLI : 0) : (parseCpu(cpu) ?? 0);
+    total.memoryBytes += memory === undefined ? (nonZero ? NON_ZERO_MEMORY_BYTES : 0) : (parseMemory(memory) ?? 0);
+  }
+  return total;
+}
+
+/** The cpu and memory a pod requests (limits standing in for missing requests). */
+export function podRequests(pod: StoredPod): Resources {
+  return sumRequests(pod, false);
+}
+
+// Pods that have finished no longer hold resources (the scheduler's cache drops them); terminating ones do.
+const isFinished = (pod: StoredPod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+
+function addPod(usage: NodeUsage, pod: StoredPod): void {
+  const req = podRequests(pod);
+  const scored = sumRequests(pod, true);
+  usage.requested.cpuMilli += req.cpuMilli;
+  usage.requested.memoryBytes += req.memoryBytes;
+  usage.scored.cpuMilli += scored.cpuMilli;
+  usage.scored.memoryBytes += scored.memoryBytes;
+  usage.pods++;
+  const owner = controllerOf(pod.metadata)?.uid;
+  if (owner && !isTerminating(pod)) usage.byOwner.set(owner, (usage.byOwner.get(owner) ?? 0) + 1);
+}
+
+/**
+ * Why a node cannot take the pod, or [] when it can. Like the scheduler framework, a node is reported
+ * under its first failing filter; the resource fit filter reports every resource that is short.
+ */
+function filterReasons(node: SchedulingNode, usage: NodeUsage, pod: StoredPod, req: Resources): string[] {
+  if (node.unschedulable) return ['node(s) were unschedulable'];
+  const selector = pod.spec?.nodeSelector ?? {};
+  if (Object.entries(selector).some(([k, v]) => node.labels[k] !== v)) return ["node(s) didn't match Pod's node affinity/selector"];
+  const reasons: string[] = [];
+  if (usage.pods + 1 > node.allocatable.pods) reasons.push('Too many pods');
+  if (req.cpuMilli > 0 && usage.requested.cpuMilli + req.cpuMilli > node.allocatable.cpuMilli) reasons.push('Insufficient cpu');
+  if (req.memoryBytes > 0 && usage.requested.memoryBytes + req.memoryBytes > node.allocatable.memoryBytes) reasons.push('Insufficient memory');
+  return reasons;
+}
+
+const freeFraction = (allocatable: number, used: number) => (allocatable > 0 ? Math.max(0, allocatable - used) / allocatable : 0);
+
+/** Scores to compare in order, higher better. */
+function scores(node: SchedulingNode, usage: NodeUsage, owner: string | undefined, scored: Resources): number[] {
+  const spread = owner ? -(usage.byOwner.get(owner) ?? 0) : 0;
+  const leastAllocated =
+    (freeFraction(node.allocatable.cpuMilli, usage.scored.cpuMilli + scored.cpuMilli) +
+      freeFraction(node.allocatable.memoryBytes, usage.scored.memoryBytes + scored.memoryBytes)) /
+    2;
+  return [spread, leastAllocated, -usage.pods];
+}
+
+function isBetter(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
+  return false;
+}
+
+/** `0/3 nodes are available: 1 Insufficient cpu, 2 Insufficient memory.` */
+function fitErrorMessage(nodeCount: number, reasons: Map<string, number>): string {
+  if (nodeCount === 0) return 'no nodes available to schedule pods';
+  // Kubernetes sorts the "count reason" strings as a whole (byte order), not the reasons alone.
+  const histogram = [...reasons].map(([reason, n]) => `${n} ${reason}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `0/${nodeCount} nodes are available: ${histogram.join(', ')}.`;
+}
+
+function byCreation(a: StoredPod, b: StoredPod): number {
+  const ta = Date.parse(a.metadata.creationTimestamp);
+  const tb = Date.parse(b.metadata.creationTimestamp);
+  if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
+  const ka = objectKey('Pod', a.metadata);
+  const kb = objectKey('Pod', b.metadata);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+type PodCondition = NonNullable<NonNullable<StoredPod['status']>['conditions']>[number];
+
+/** The pod's status with its PodScheduled condition replaced (transition time kept if the status is the same). */
+function withScheduled(pod: StoredPod, cond: Omit<PodCondition, 'type' | 'lastTransitionTime'>, now: string): NonNullable<StoredPod['status']> {
+  const conditions = pod.status?.conditions ?? [];
+  const old = conditions.find((c) => c.type === 'PodScheduled');
+  const next: PodCondition = { type: 'PodScheduled', ...cond, lastTransitionTime: old?.status === cond.status ? (old.lastTransitionTime ?? now) : now };
+  return { ...pod.status, phase: 'Pending', conditions: [...conditions.filter((c) => c.type !== 'PodScheduled'), next] };
+}
+
+export function schedule(store: Store, nodes: SchedulingNode[], ctx: Pick<ControllerContext, 'now'>): ScheduleResult {
+  const usage = new Map<string, NodeUsage>(
+    nodes.map((n) => [n.name, { requested: { cpuMilli: 0, memoryBytes: 0 }, scored: { cpuMilli: 0, memoryBytes: 0 }, pods: 0, byOwner: new Map() }]),
+  );
+  const pods = listObjects(store, 'Pod');
+  for (const pod of pods) {
+    const u = pod.spec?.nodeName ? usage.get(pod.spec.nodeName) : undefined;
+    if (u && !isFinished(pod)) addPod(u, pod);
+  }
+
+  const result: ScheduleResult = { bound: [], unschedulable: [] };
+  const pending = pods.filter((p) => !p.spec?.nodeName && !isTerminating(p)).sort(byCreation);
+  for (const pod of pending) {
+    const key = objectKey('Pod', pod.metadata);
+    const req = podRequests(pod);
+    const scored = sumRequests(pod, true);
+    const owner = controllerOf(pod.metadata)?.uid;
+    const reasons = new Map<string, number>();
+    let best: { node: SchedulingNode; scores: number[] } | undefined;
+    for (const node of nodes) {
+      const u = usage.get(node.name)!;
+      const failed = filterReasons(node, u, pod, req);
+      for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+      if (failed.length > 0) continue;
+      const s = scores(node, u, owner, scored);
+      if (!best || isBetter(s, best.scores)) best = { node, scores: s };
+    }
+
+    if (best) {
+      const bound: StoredPod = {
+        ...pod,
+        spec: { containers: [], ...pod.spec, nodeName: best.node.name },
+        status: withScheduled(pod, { status: 'True' }, ctx.now),
+      };
+      putObject(store, 'Pod', bound);
+      addPod(usage.get(best.node.name)!, bound);
+      result.bound.push({ pod: key, node: best.node.name });
+      continue;
+    }
+
+    const message = fitErrorMessage(nodes.length, reasons);
+    const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const unchanged = pod.status?.phase === 'Pending' && old?.status === 'False' && old.reason === 'Unschedulable' && old.message === message;
+    if (!unchanged) putObject(store, 'Pod', { ...pod, status: withScheduled(pod, { status: 'False', reason: 'Unschedulable', message }, ctx.now) });
+    result.unschedulable.push({ pod: key, message });
+  }
+  return result;
+}

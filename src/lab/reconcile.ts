@@ -1,0 +1,265 @@
+/**
+ * Reconcile a lab: the emulated control plane over the store, then the data plane brought to it.
+ * `up`, `apply`, `delete`, `scale` and the supervisor all come here, under the lab lock.
+ *
+ * One pass:
+ *   controllers + scheduler → cluster state → plan → observe → diff →
+ *   remove stale → namespaces, sandboxes, containers → container restarts → routes, BGP →
+ *   readiness → pod status into the store → kube-proxy sync (terminating pods out) →
+ *   terminating pods removed (sandbox, then object) → kube-proxy sync again if that changed endpoints.
+ * Passes repeat while the control plane still moves (a rollout waiting for new pods to be ready).
+ */
+import { buildCluster, type Origins } from '../cluster/build.js';
+import { runControlPlane } from '../cluster/desired.js';
+import { randomSuffix } from '../cluster/pods.js';
+import { rolloutComplete, rolloutProgress } from '../cluster/controllers/deployment.js';
+import { isTerminating, listObjects, removeObject, type Store } from '../cluster/store.js';
+import type { ClusterState } from '../cluster/types.js';
+import { planLab } from '../plan/lab-plan.js';
+import type { LabPlan, PodPlan } from '../plan/types.js';
+import { syncRoutes } from '../host/routes.js';
+import { mapLimit, spawnCounter } from '../host/run.js';
+import { diffLab, isEmpty, type LabDiff } from './diff.js';
+import { createMachines, createPods, PARALLEL, removeStale, startContainers } from './dataplane.js';
+import { observeLab, podHealth, type PodHealth } from './observe.js';
+import { writePodStatuses } from './pod-status.js';
+import type { PhaseTimer, Reporter } from './progress.js';
+import { readyPods } from './readiness.js';
+import { syncBird } from './routing.js';
+import { syncServices, type ServiceSyncResult } from './services.js';
+import { writeRecord, type LabRecord } from './state.js';
+import { ensureSupervisor } from './supervisor-process.js';
+import { removeNamespaces } from './teardown.js';
+
+/** A terminating pod keeps serving its open connections this long after it left every node's endpoints. */
+const DRAIN_MS = 300;
+/** The kubelet's restart back-off: 10 s doubling to 5 min; kemu restarts a container the first time after 1 s. */
+export const restartDelayMs = (restarts: number) => (restarts === 0 ? 1000 : Math.min(10_000 * 2 ** (restarts - 1), 300_000));
+
+export interface ReconcileOptions {
+  reporter: Reporter;
+  timer: PhaseTimer;
+  origins?: Origins;
+  dryRun?: boolean;
+  /** Keep passing until every rollout completed (or `waitMs` passed); otherwise one pass and what it settles. */
+  wait?: boolean;
+  waitMs?: number;
+}
+
+export interface ReconcileResult {
+  diff: LabDiff;
+  routes: { added: number; removed: number };
+  proxySyncs: ServiceSyncResult['synced'];
+  passes: number;
+  restarted: string[];
+  unschedulable: Array<{ pod: string; message: string }>;
+  /** Rollouts still running when the command returned. */
+  rollouts: string[];
+  processesSpawned: number;
+  /** ms from the start of the reconcile until every node had the endpoint changes of its first pass */
+  endpointsProgrammedMs?: number;
+}
+
+export async function reconcile(record: LabRecord, store: Store, opts: ReconcileOptions): Promise<ReconcileResult> {
+  const started = performance.now();
+  const spawnsBefore = spawnCounter.ip + spawnCounter.other;
+  const result: ReconcileResult = { diff: emptyDiff(), routes: { added: 0, removed: 0 }, proxySyncs: [], passes: 0, restarted: [], unschedulable: [], rollouts: [], processesSpawned: 0 };
+  const deadline = Date.now() + (opts.waitMs ?? 120_000);
+  for (;;) {
+    const p = await pass(record, store, opts, result.passes === 0);
+    result.passes++;
+    if (result.passes === 1) {
+      result.diff = p.diff;
+      result.endpointsProgrammedMs = p.endpointsAt !== undefined ? Math.round(p.endpointsAt - started) : undefined;
+    }
+    result.routes = { added: result.routes.added + p.routes.added, removed: result.routes.removed + p.routes.removed };
+    result.proxySyncs.push(...p.proxySyncs);
+    result.restarted.push(...p.restarted);
+    result.unschedulable = p.unschedulable;
+    result.rollouts = listObjects(store, 'Deployment')
+      .filter((d) => !rolloutComplete(store, d, (k) => record.pods[k]?.ready === true))
+      .map((d) => `deployment/${d.metadata.name}: ${rolloutProgress(store, d, (k) => record.pods[k]?.ready === true)}`);
+    if (opts.dryRun) break;
+    // Another pass only when the control plane, fed this pass's readiness, wants other pods.
+    runControlPlane(store, record.spec, { now: new Date().toISOString(), suffix: randomSuffix, isReady: (k) => record.pods[k]?.ready === true });
+    if (p.terminated > 0 || boundPods(store) !== p.boundPods) continue;
+    if (!opts.wait || result.rollouts.length === 0 || Date.now() > deadline) break;
+    for (const r of result.rollouts) opts.reporter.detail(`waiting for ${r}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!opts.dryRun) {
+    await ensureSupervisor(record);
+    await writeRecord(record);
+  }
+  result.processesSpawned = spawnCounter.ip + spawnCounter.other - spawnsBefore;
+  return result;
+}
+
+/** Which pods are bound where, and which are terminating: what the data plane follows. */
+const boundPods = (store: Store) =>
+  listObjects(store, 'Pod')
+    .filter((p) => p.spec?.nodeName)
+    .map((p) => `${p.metadata.namespace}/${p.metadata.name}@${p.spec!.nodeName}${isTerminating(p) ? '-' : ''}`)
+    .sort()
+    .join(' ');
+
+interface PassResult {
+  /** boundPods() of the store this pass built */
+  boundPods: string;
+  diff: LabDiff;
+  routes: { added: number; removed: number };
+  proxySyncs: ServiceSyncResult['synced'];
+  restarted: string[];
+  terminated: number;
+  unschedulable: Array<{ pod: string; message: string }>;
+  endpointsAt?: number;
+}
+
+async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, first: boolean): Promise<PassResult> {
+  const { timer, reporter } = opts;
+  const lab = record.lab;
+  const isReady = (key: string) => record.pods[key]?.ready === true;
+  const now = new Date().toISOString();
+  const scheduling = runControlPlane(store, record.spec, { now, suffix: randomSuffix, isReady });
+  for (const u of scheduling.unschedulable) if (first) reporter.detail(`pod ${u.pod} stays Pending: ${u.message}`);
+  const cluster = buildCluster(record.spec, store, record.cluster, opts.origins);
+  const planned = planLab(cluster);
+  timer.start('observe');
+  const observed = await observeLab(lab);
+  const health = await podHealth(record, observed, (key) => planned.pods.find((p) => p.key === key)?.netns ?? '');
+  const sandboxOk = new Set([...health].filter(([, h]) => h.sandbox).map(([k]) => k));
+  // A terminating pod whose sandbox is gone has nothing left to drain: it is not rebuilt.
+  const plan: LabPlan = { ...planned, pods: planned.pods.filter((p) => !p.terminating || sandboxOk.has(p.key)) };
+  const diff = diffLab(plan, record, new Set(observed.netns.keys()), sandboxOk);
+  const out: PassResult = { boundPods: boundPods(store), diff, routes: { added: 0, removed: 0 }, proxySyncs: [], restarted: [], terminated: 0, unschedulable: scheduling.unschedulable };
+  if (opts.dryRun) return out;
+
+  // From here on the record describes the new desired state; an interruption is finished by the next run.
+  record.store = store;
+  record.cluster = cluster;
+  if (!isEmpty(diff)) {
+    timer.start('remove');
+    await removeStale(diff, record, observed);
+    await writeRecord(record);
+    timer.start('namespaces');
+    await createMachines(plan, diff, reporter);
+    for (const m of diff.createMachines) {
+      record.built[m.netns] = m.hash;
+      // A fresh node has empty tables: its next kube-proxy sync must be a full one.
+      if (record.proxy) delete record.proxy[m.name];
+    }
+    if (diff.createFabric) record.built[plan.fabric.netns] = plan.fabric.hash;
+    await writeRecord(record);
+    if (diff.createPods.length) {
+      timer.start('pods');
+      await createPods(lab, diff.createPods, record, reporter);
+    }
+  }
+  timer.start('containers');
+  out.restarted = await syncContainers(lab, plan, diff, health, record, reporter);
+  timer.start('routes');
+  const fresh = new Set(diff.createMachines.map((m) => m.netns));
+  const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutes(r.netns, r.routes, fresh.has(r.netns)));
+  out.routes = counts.reduce((a, c) => ({ added: a.added + c.added, removed: a.removed + c.removed }), { added: 0, removed: 0 });
+  if (cluster.network.routing !== 'static' || record.bird) {
+    timer.start('bgp');
+    const bgp = await syncBird(cluster, record);
+    if (bgp.tunnels.length) reporter.detail(`tunl0 up on ${bgp.tunnels.join(', ')}`);
+    if (bgp.restarted.length) reporter.detail(`BIRD started on ${bgp.restarted.join(', ')}; all BGP sessions Established after ${bgp.establishedMs} ms`);
+    await writeRecord(record);
+  }
+
+  timer.start('services');
+  await updateReadiness(cluster, plan, record);
+  writePodStatuses(store, cluster, record, now);
+  const freshness = { freshNodes: new Set(diff.createMachines.filter((m) => m.role === 'node').map((m) => m.name)), freshFabric: diff.createFabric };
+  const services = await syncServices(cluster, record, readySet(cluster, record), freshness);
+  out.endpointsAt = performance.now();
+  out.proxySyncs.push(...services.synced);
+  for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms`);
+  await writeRecord(record);
+
+  out.terminated = await finishTerminating(plan, cluster, record, store, observed);
+  if (out.terminated) {
+    reporter.detail(`${out.terminated} terminated pod${out.terminated === 1 ? '' : 's'} removed`);
+    const after = await syncServices(record.cluster, record, readySet(record.cluster, record));
+    out.proxySyncs.push(...after.synced);
+    await writeRecord(record);
+  }
+  return out;
+}
+
+const readySet = (c: ClusterState, record: LabRecord) => new Set(c.pods.map((p) => `${p.namespace}/${p.name}`).filter((k) => record.pods[k]?.ready === true));
+
+/**
+ * Containers of kept pods: restart the ones whose arguments changed, and the dead ones once their
+ * back-off passed (restartPolicy Never leaves them dead). A container just found dead is only marked.
+ */
+async function syncContainers(lab: string, plan: LabPlan, diff: LabDiff, health: Map<string, PodHealth>, record: LabRecord, reporter: Reporter): Promise<string[]> {
+  const created = new Set(diff.createPods.map((p) => p.key));
+  const now = Date.now();
+  const todo: Array<{ pod: PodPlan; container: string; restarted?: boolean }> = [];
+  for (const pod of plan.pods) {
+    const rt = record.pods[pod.key];
+    if (created.has(pod.key) || !rt || pod.terminating) continue;
+    const policy = record.cluster.pods.find((p) => `${p.namespace}/${p.name}` === pod.key)?.restartPolicy ?? 'Always';
+    for (const c of pod.containers) {
+      const cur = rt.containers[c.name];
+      const alive = health.get(pod.key)?.alive[c.name] === true;
+      if (!cur) todo.push({ pod, container: c.name });
+      else if (alive && cur.hash !== c.hash) todo.push({ pod, container: c.name });
+      else if (!alive) {
+        cur.diedAt ??= new Date(now).toISOString();
+        if (policy !== 'Never' && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) todo.push({ pod, container: c.name, restarted: true });
+      }
+    }
+  }
+  await startContainers(lab, todo, record);
+  const restarted = todo.filter((t) => t.restarted).map((t) => `${t.pod.key}/${t.container}`);
+  if (todo.length) reporter.detail(`${todo.length} containers (re)started${restarted.length ? `: ${restarted.join(', ')}` : ''}`);
+  return restarted;
+}
+
+/** Ready: every container runs (and has not died since), every readiness probe passes; terminating pods keep their last readiness. */
+async function updateReadiness(c: ClusterState, plan: LabPlan, record: LabRecord): Promise<void> {
+  const running = new Set(
+    plan.pods
+      .filter((p) => {
+        const rt = record.pods[p.key];
+        return rt && !p.terminating && p.containers.every((ct) => rt.containers[ct.name] && !rt.containers[ct.name]!.diedAt);
+      })
+      .map((p) => p.key),
+  );
+  const ready = await readyPods(c, running);
+  for (const p of plan.pods) {
+    const rt = record.pods[p.key];
+    if (rt && !p.terminating) rt.ready = ready.has(p.key);
+  }
+}
+
+/** Terminating pods, out of every node's endpoints now: drain, remove their sandboxes, then their objects. */
+async function finishTerminating(plan: LabPlan, cluster: ClusterState, record: LabRecord, store: Store, observed: Awaited<ReturnType<typeof observeLab>>): Promise<number> {
+  const leaving = listObjects(store, 'Pod').filter(isTerminating);
+  if (leaving.length === 0) return 0;
+  const keys = new Set(leaving.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+  const pods = plan.pods.filter((p) => keys.has(p.key));
+  const grace = Math.min(...leaving.map((p) => (p.metadata.deletionGracePeriodSeconds ?? 30) * 1000), DRAIN_MS);
+  if (pods.length && grace > 0) await new Promise((r) => setTimeout(r, grace));
+  const netns = pods.map((p) => p.netns);
+  await removeNamespaces(observed, netns, pods.map((p) => ({ netns: p.nodeNetns, link: p.caliName })), pods.flatMap((p) => {
+    const rt = record.pods[p.key];
+    return rt ? [rt.holderPid, ...Object.values(rt.containers).map((c) => c.pid)] : [];
+  }));
+  for (const n of netns) delete record.built[n];
+  for (const key of keys) {
+    delete record.pods[key];
+    removeObject(store, 'Pod', key);
+  }
+  record.cluster = { ...cluster, pods: cluster.pods.filter((p) => !keys.has(`${p.namespace}/${p.name}`)) };
+  return keys.size;
+}
+
+function emptyDiff(): LabDiff {
+  return { createFabric: false, createMachines: [], createPods: [], removePods: [], removeMachines: [], removeFabric: false, removeOther: [], reasons: [] };
+}
+

@@ -1,0 +1,26 @@
+/**
+ * The lab's supervisor runs as `kemu supervise LAB`, detached, marked KEMU_LAB=<lab> and
+ * KEMU_ROLE=supervisor: `down` finds and stops it with the rest of the lab; `up`'s clean-up of
+ * leftover processes leaves it alone. A reconcile starts it when it is not running.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, open } from 'node:fs/promises';
+import { labRunDir } from '../topology/names.js';
+import { isAlive } from '../host/netns.js';
+import type { LabRecord } from './state.js';
+
+export async function ensureSupervisor(record: LabRecord): Promise<void> {
+  if (process.env.KEMU_ROLE === 'supervisor') return; // the supervisor itself reconciles
+  if (record.supervisor && (await isAlive(record.supervisor.pid))) return;
+  const dir = `${labRunDir(record.lab)}/logs`;
+  await mkdir(dir, { recursive: true });
+  const log = await open(`${dir}/supervisor.log`, 'a');
+  const child = spawn(process.execPath, [process.argv[1]!, 'supervise', record.lab], {
+    detached: true,
+    stdio: ['ignore', log.fd, log.fd],
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KEMU_LAB: record.lab, KEMU_ROLE: 'supervisor' },
+  });
+  child.unref();
+  await log.close();
+  record.supervisor = { pid: child.pid! };
+}

@@ -1,0 +1,86 @@
+/**
+ * The lab's supervisor (`kemu supervise LAB`, started by the first reconcile, stopped by `down`): the
+ * kubelet's and controller manager's loops for a running lab. Every 200 ms it looks at the recorded
+ * container processes; every probe period it runs the due readiness probes from the pods' nodes. When
+ * a container died, a back-off expired, a probe changed its verdict, a pod is terminating or a
+ * controller has work (a rollout waiting for readiness), it reconciles the lab under the lab lock.
+ */
+import { stat } from 'node:fs/promises';
+import { runControlPlane } from '../cluster/desired.js';
+import { listObjects, isTerminating } from '../cluster/store.js';
+import { failingProbes, type Probe } from '../host/probes.js';
+import { isAlive } from '../host/netns.js';
+import { nodeNetns } from '../topology/names.js';
+import { withLabLock } from './lock.js';
+import { PhaseTimer, type Reporter } from './progress.js';
+import { reconcile, restartDelayMs } from './reconcile.js';
+import { readRecord, stateFile, type LabRecord } from './state.js';
+
+const TICK_MS = 200;
+const quiet: Reporter = { phase: () => undefined, detail: () => undefined };
+const log = (text: string): void => void process.stdout.write(`${new Date().toISOString()} ${text}\n`);
+
+export async function supervise(lab: string): Promise<void> {
+  let mtime = -1;
+  let record: LabRecord | undefined;
+  const nextProbe = new Map<string, number>();
+  log(`supervising lab ${lab} (pid ${process.pid})`);
+  for (;;) {
+    const st = await stat(stateFile(lab)).catch(() => undefined);
+    if (!st) return log('the lab is gone; exiting');
+    if (st.mtimeMs !== mtime) {
+      record = await readRecord(lab).catch(() => undefined);
+      mtime = st.mtimeMs;
+    }
+    if (!record) return log('no readable record; exiting');
+    if (record.supervisor?.pid !== process.pid) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
+    try {
+      const why = await workToDo(record, nextProbe);
+      if (why) {
+        log(`reconciling: ${why}`);
+        await withLabLock(lab, async () => {
+          const current = await readRecord(lab);
+          if (!current) return;
+          const r = await reconcile(current, structuredClone(current.store), { reporter: quiet, timer: new PhaseTimer(quiet) });
+          if (r.restarted.length) log(`restarted ${r.restarted.join(', ')}`);
+        });
+        mtime = -1;
+      }
+    } catch (err) {
+      log(`reconcile failed: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    await new Promise((r) => setTimeout(r, TICK_MS));
+  }
+}
+
+/** Why the lab needs a reconcile now, or undefined. */
+async function workToDo(record: LabRecord, nextProbe: Map<string, number>): Promise<string | undefined> {
+  const now = Date.now();
+  const probes: Probe[] = [];
+  for (const p of record.cluster.pods) {
+    const key = `${p.namespace}/${p.name}`;
+    const rt = record.pods[key];
+    if (!rt || p.terminating) continue;
+    for (const c of p.containers) {
+      const cur = rt.containers[c.name];
+      if (!cur) continue;
+      if (!cur.diedAt && !(await isAlive(cur.pid))) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
+      if (cur.diedAt && p.restartPolicy !== 'Never' && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) return `container ${key}/${c.name} is due for a restart`;
+      if (c.readinessProbe && !cur.diedAt && now >= (nextProbe.get(key) ?? 0)) {
+        nextProbe.set(key, now + c.readinessProbe.periodSeconds * 1000);
+        probes.push({ key, nodeNetns: nodeNetns(record.lab, p.nodeName), ip: p.ip, probe: c.readinessProbe });
+      }
+    }
+  }
+  if (probes.length) {
+    const failing = await failingProbes(probes);
+    const flipped = probes.find((p) => record.pods[p.key]?.ready === failing.has(p.key));
+    if (flipped) return `readiness of ${flipped.key} changed`;
+  }
+  if (listObjects(record.store, 'Pod').some(isTerminating)) return 'pods are terminating';
+  const store = structuredClone(record.store);
+  runControlPlane(store, record.spec, { now: new Date().toISOString(), suffix: () => 'xxxxx', isReady: (k) => record.pods[k]?.ready === true });
+  if (store.resourceVersion !== record.store.resourceVersion) return 'the controllers have work';
+  return undefined;
+}
