@@ -2,6 +2,7 @@
 import type { V1Container, V1Deployment, V1Endpoints, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
+import { parseCpu, parseMemory } from '../util/quantity.js';
 
 export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', 'Service', 'Endpoints'] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
@@ -117,6 +118,12 @@ function checkContainers(containers: V1Container[] | undefined, path: string, pr
     if (!c.name || !DNS_LABEL.test(c.name)) problems.push({ path: `${path}[${i}].name`, message: `'${c.name ?? ''}' must be a DNS-1123 label` });
     else if (names.has(c.name)) problems.push({ path: `${path}[${i}].name`, message: `duplicate container name '${c.name}'` });
     names.add(c.name ?? '');
+    for (const part of ['requests', 'limits'] as const)
+      for (const [res, value] of Object.entries(c.resources?.[part] ?? {})) {
+        const parse = res === 'cpu' ? parseCpu : res === 'memory' ? parseMemory : undefined;
+        if (parse && parse(value as string | number) === undefined)
+          problems.push({ path: `${path}[${i}].resources.${part}.${res}`, message: `'${String(value)}' is not a ${res} quantity; use e.g. ${res === 'cpu' ? '"250m" or 1' : '"128Mi" or "1Gi"'}` });
+      }
     (c.ports ?? []).forEach((p, j) => {
       const pp = `${path}[${i}].ports[${j}]`;
       if (!Number.isInteger(p.containerPort) || p.containerPort < 1 || p.containerPort > 65535)
