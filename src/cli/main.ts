@@ -1,5 +1,6 @@
 /** kemu's entry point: the only module that prints and exits. */
 import { Command, Option } from 'commander';
+import { KEMU_VERSION } from './version.js';
 import { InputError } from '../topology/errors.js';
 import type { Reporter } from '../lab/progress.js';
 import { bgpCommand, changeText, curlCommand, downCommand, routesCommand, execCommand, lsCommand, upCommand } from './commands.js';
@@ -26,6 +27,7 @@ function stderrReporter(quiet: boolean): Reporter {
 const program = new Command('kemu')
   .description('Emulate the Kubernetes network data plane on this machine: real namespaces, veths, routes, iptables, BIRD and processes.')
   .showHelpAfterError('(run with --help for usage)')
+  .version(KEMU_VERSION, '-V, --version', 'print the version (as package.json has it)')
   .enablePositionalOptions()
   .configureHelp({ sortSubcommands: false });
 

@@ -33,19 +33,23 @@ export function resolveTargetPort(pod: PodState, port: ServiceState['ports'][num
 }
 
 export function computeEndpoints(c: ClusterState, isReady: (podKey: string) => boolean): ServiceEndpoints[] {
+  const manualOf = new Map(c.manualEndpoints.map((e) => [`${e.namespace}/${e.name}`, e]));
+  const podByIp = new Map(c.pods.map((p) => [p.ip, p]));
+  const podsIn = new Map<string, PodState[]>();
+  for (const p of c.pods) podsIn.set(p.namespace, [...(podsIn.get(p.namespace) ?? []), p]);
   return c.services.map((s) => {
     if (!s.selector) {
-      const manual = c.manualEndpoints.find((e) => e.namespace === s.namespace && e.name === s.name);
+      const manual = manualOf.get(`${s.namespace}/${s.name}`);
       const endpoints = (manual?.subsets ?? []).flatMap((sub) =>
         sub.addresses.map((a) => {
-          const pod = c.pods.find((p) => p.ip === a.ip);
+          const pod = podByIp.get(a.ip);
           const ports = Object.fromEntries(sub.ports.map((p) => [p.name, p.port]));
           return { ip: a.ip, nodeName: a.nodeName ?? pod?.nodeName, ...(pod ? { pod: `${pod.namespace}/${pod.name}` } : {}), ready: true, serving: true, terminating: false, ports };
         }),
       );
       return { namespace: s.namespace, name: s.name, endpoints };
     }
-    const endpoints = c.pods
+    const endpoints = (podsIn.get(s.namespace) ?? [])
       .filter((p) => selects(s, p))
       .map((p) => {
         // A terminating pod is never ready; it stays serving while it passes readiness (kube-proxy's fallback).

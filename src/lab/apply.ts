@@ -17,6 +17,8 @@ import { readRecord, type LabRecord } from './state.js';
 
 export interface ChangeResult extends ReconcileResult {
   lab: string;
+  /** When (epoch ms) the store took the change, as the API server would have answered */
+  acceptedAt: number;
   objects: ApplyResult[];
   skipped: string[];
   timings: Array<{ phase: string; ms: number }>;
@@ -72,9 +74,10 @@ async function changeLab(lab: string, reporter: Reporter, opts: ChangeOptions, c
     if (!record) throw new Error(`no lab named '${lab}'; start it with kemu up FILE`);
     const store = structuredClone(record.store);
     const objects = change(record, store, new Date().toISOString());
+    const acceptedAt = Date.now();
     const r = await reconcile(record, store, { reporter, timer, dryRun: opts.dryRun, wait: opts.wait ?? true });
     timer.end();
-    return { ...r, lab, objects, skipped: [], timings: timer.timings };
+    return { ...r, lab, acceptedAt, objects, skipped: [], timings: timer.timings };
   });
 }
 

@@ -29,7 +29,10 @@ export async function removeStale(diff: LabDiff, record: LabRecord, observed: Ob
     .filter((p) => p.marks.KEMU_ROLE !== 'supervisor' && (p.netInode === undefined || !keptInodes.has(p.netInode)))
     .map((p) => p.pid);
   await removeNamespaces(observed, netns, cuts, orphans);
-  for (const n of netns) delete record.built[n];
+  for (const n of netns) {
+    delete record.built[n];
+    delete record.built[`routes:${n}`];
+  }
   // A removed node takes its tables with it: forget its kube-proxy state too.
   const nodePrefix = `${labPrefix(record.lab)}node.`;
   for (const m of diff.removeMachines) if (record.proxy && m.netns.startsWith(nodePrefix)) delete record.proxy[m.netns.slice(nodePrefix.length)];

@@ -16,6 +16,7 @@ import { rolloutComplete, rolloutProgress } from '../cluster/controllers/deploym
 import { isTerminating, listObjects, removeObject, type Store } from '../cluster/store.js';
 import type { ClusterState } from '../cluster/types.js';
 import { planLab } from '../plan/lab-plan.js';
+import { planHash } from '../plan/hash.js';
 import type { LabPlan, PodPlan } from '../plan/types.js';
 import { syncRoutes } from '../host/routes.js';
 import { mapLimit, spawnCounter } from '../host/run.js';
@@ -41,6 +42,8 @@ export interface ReconcileOptions {
   timer: PhaseTimer;
   origins?: Origins;
   dryRun?: boolean;
+  /** Read back what the record says is in place (routes) instead of trusting it: `up` does. */
+  verify?: boolean;
   /** Keep passing until every rollout completed (or `waitMs` passed); otherwise one pass and what it settles. */
   wait?: boolean;
   waitMs?: number;
@@ -56,12 +59,11 @@ export interface ReconcileResult {
   /** Rollouts still running when the command returned. */
   rollouts: string[];
   processesSpawned: number;
-  /** ms from the start of the reconcile until every node had the endpoint changes of its first pass */
-  endpointsProgrammedMs?: number;
+  /** When (epoch ms) every node had the endpoint changes of the first pass in its kernel */
+  endpointsProgrammedAt?: number;
 }
 
 export async function reconcile(record: LabRecord, store: Store, opts: ReconcileOptions): Promise<ReconcileResult> {
-  const started = performance.now();
   const spawnsBefore = spawnCounter.ip + spawnCounter.other;
   const result: ReconcileResult = { diff: emptyDiff(), routes: { added: 0, removed: 0 }, proxySyncs: [], passes: 0, restarted: [], unschedulable: [], rollouts: [], processesSpawned: 0 };
   const deadline = Date.now() + (opts.waitMs ?? 120_000);
@@ -70,7 +72,7 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
     result.passes++;
     if (result.passes === 1) {
       result.diff = p.diff;
-      result.endpointsProgrammedMs = p.endpointsAt !== undefined ? Math.round(p.endpointsAt - started) : undefined;
+      result.endpointsProgrammedAt = p.endpointsAt;
     }
     result.routes = { added: result.routes.added + p.routes.added, removed: result.routes.removed + p.routes.removed };
     result.proxySyncs.push(...p.proxySyncs);
@@ -159,7 +161,13 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   out.restarted = await syncContainers(lab, plan, diff, health, record, reporter);
   timer.start('routes');
   const fresh = new Set(diff.createMachines.map((m) => m.netns));
-  const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutes(r.netns, r.routes, fresh.has(r.netns)));
+  // `up` reads every node's routes back; other commands trust the record for nodes whose routes did not change.
+  const routeWork = plan.routes.filter((r) => opts.verify || fresh.has(r.netns) || record.built[`routes:${r.netns}`] !== planHash(r.routes));
+  const counts = await mapLimit(routeWork, PARALLEL, async (r) => {
+    const n = await syncRoutes(r.netns, r.routes, fresh.has(r.netns));
+    record.built[`routes:${r.netns}`] = planHash(r.routes);
+    return n;
+  });
   out.routes = counts.reduce((a, c) => ({ added: a.added + c.added, removed: a.removed + c.removed }), { added: 0, removed: 0 });
   if (cluster.network.routing !== 'static' || record.bird) {
     timer.start('bgp');
@@ -172,9 +180,9 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   timer.start('services');
   await updateReadiness(cluster, plan, record);
   writePodStatuses(store, cluster, record, now);
-  const freshness = { freshNodes: new Set(diff.createMachines.filter((m) => m.role === 'node').map((m) => m.name)), freshFabric: diff.createFabric };
+  const freshness = { freshNodes: new Set(diff.createMachines.filter((m) => m.role === 'node').map((m) => m.name)), freshFabric: diff.createFabric, verify: opts.verify };
   const services = await syncServices(cluster, record, readySet(cluster, record), freshness);
-  out.endpointsAt = performance.now();
+  out.endpointsAt = Date.now();
   out.proxySyncs.push(...services.synced);
   for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms`);
   await writeRecord(record);

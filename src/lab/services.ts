@@ -35,6 +35,8 @@ export interface ServiceSyncResult {
 export interface Freshness {
   freshNodes: Set<string>;
   freshFabric: boolean;
+  /** Read the fabric's routes back even when the record says they are in place (`up`). */
+  verify?: boolean;
 }
 
 export async function syncServices(c: ClusterState, record: LabRecord, ready: Set<string>, fresh: Freshness = { freshNodes: new Set(), freshFabric: false }): Promise<ServiceSyncResult> {
@@ -50,7 +52,13 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   await cleanConntrack(c, record.proxyPorts ?? [], ports);
   record.proxyPorts = ports;
   await syncHealthServers(c, ports, record);
-  await syncRoutes(fabricNetns(c.lab), planFabricRoutes(c, slices), fresh.freshFabric);
+  const fabricRoutes = planFabricRoutes(c, slices);
+  const fabricHash = planHash(fabricRoutes);
+  const fabricKey = `routes:${fabricNetns(c.lab)}`;
+  if (fresh.verify || fresh.freshFabric || record.built[fabricKey] !== fabricHash) {
+    await syncRoutes(fabricNetns(c.lab), fabricRoutes, fresh.freshFabric);
+    record.built[fabricKey] = fabricHash;
+  }
   return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)) };
 }
 

@@ -85,7 +85,7 @@ export async function writeRecord(record: LabRecord): Promise<void> {
   const tmp = `${stateFile(record.lab)}.${process.pid}.tmp`;
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(JSON.stringify(record, null, 1));
+    await fh.writeFile(JSON.stringify(record));
     await fh.sync();
   } finally {
     await fh.close();

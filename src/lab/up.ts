@@ -41,7 +41,7 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
     const record: LabRecord = previous
       ? { ...previous, topologyFile: topology.file, spec: spec as LabSpec }
       : { version: 2, lab, topologyFile: topology.file, spec: spec as LabSpec, store: emptyStore(), cluster: { lab, network: topology.network, nodes: [], externalHosts: [], pods: [], services: [], manualEndpoints: [] }, built: {}, pods: {}, updatedAt: '' };
-    const r = await reconcile(record, store, { reporter, timer, origins: topologyOrigins(topology), dryRun: opts.dryRun, wait: opts.wait ?? true });
+    const r = await reconcile(record, store, { reporter, timer, origins: topologyOrigins(topology), dryRun: opts.dryRun, wait: opts.wait ?? true, verify: true });
     timer.end();
     return { ...r, lab, applied: !opts.dryRun, objects, timings: timer.timings };
   });

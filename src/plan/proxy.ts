@@ -2,13 +2,14 @@
 import type { ServiceEndpoints } from '../cluster/endpoints.js';
 import type { ClusterState } from '../cluster/types.js';
 import { nodeNetns } from '../topology/names.js';
-import { planHash } from './hash.js';
+import { createHash } from 'node:crypto';
 import type { ProxyNode, ProxyServicePort } from './kube-proxy/types.js';
 import { servicePortKey } from './kube-proxy/types.js';
 
 export function proxyServicePorts(c: ClusterState, slices: ServiceEndpoints[]): ProxyServicePort[] {
+  const sliceOf = new Map(slices.map((e) => [`${e.namespace}/${e.name}`, e]));
   return c.services.flatMap((s) => {
-    const slice = slices.find((e) => e.namespace === s.namespace && e.name === s.name);
+    const slice = sliceOf.get(`${s.namespace}/${s.name}`);
     return s.ports.map(
       (p): ProxyServicePort => ({
         namespace: s.namespace,
@@ -41,7 +42,8 @@ export interface NodeProxyPlan {
 }
 
 export function planNodeProxies(c: ClusterState, ports: ProxyServicePort[]): NodeProxyPlan[] {
-  const hashes = Object.fromEntries(ports.map((sp) => [servicePortKey(sp), planHash(sp)]));
+  // proxyServicePorts builds every port with its keys in one order, so plain JSON is canonical here (and much cheaper than stableJson).
+  const hashes = Object.fromEntries(ports.map((sp) => [servicePortKey(sp), createHash('sha1').update(JSON.stringify(sp)).digest('base64url').slice(0, 16)]));
   return c.nodes.map((n) => ({
     node: { name: n.name, nodeIPs: [n.ip, ...n.extraAddresses.map((a) => a.split('/')[0]!)], clusterCIDR: c.network.podCIDR },
     netns: nodeNetns(c.lab, n.name),

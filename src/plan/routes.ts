@@ -52,8 +52,9 @@ export function planFabricRoutes(c: ClusterState, slices: ServiceEndpoints[]): R
   const routes = new Map<string, RoutePlan>();
   const subnets = c.network.underlay.racks.map((r) => parseCidr(r.subnet));
   const onUnderlay = (ip: string) => subnets.some((s) => cidrContains(s, ipToInt(ip)));
+  const sliceOf = new Map(slices.map((e) => [`${e.namespace}/${e.name}`, e]));
   for (const s of c.services) {
-    const slice = slices.find((e) => e.namespace === s.namespace && e.name === s.name);
+    const slice = sliceOf.get(`${s.namespace}/${s.name}`);
     const local = new Set((slice?.endpoints ?? []).filter((e) => e.ready && e.nodeName).map((e) => e.nodeName!));
     const hops = c.nodes.filter((n) => s.externalTrafficPolicy === 'Cluster' || local.has(n.name)).map((n) => ({ via: n.ip, dev: rackOf(c, n).bridge }));
     if (hops.length === 0) continue;

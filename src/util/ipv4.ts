@@ -8,10 +8,21 @@ export interface Cidr {
   size: number;
 }
 
-export const ipToInt = (ip: string): number => Number(IPv4.fromString(ip).value);
+/** Dotted quad → number; plain splitting (this runs per service and pod on every reconcile), ip-num for anything unusual. */
+export function ipToInt(ip: string): number {
+  const parts = ip.split('.');
+  if (parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) return ((Number(parts[0]) << 24) >>> 0) + (Number(parts[1]) << 16) + (Number(parts[2]) << 8) + Number(parts[3]);
+  return Number(IPv4.fromString(ip).value);
+}
 export const intToIp = (n: number): string => IPv4.fromNumber(BigInt(n)).toString();
 
 export function parseCidr(text: string): Cidr {
+  const [ip, len] = text.split('/');
+  const prefix = Number(len);
+  if (ip !== undefined && /^\d{1,2}$/.test(len ?? '') && prefix <= 32 && /^\d+\.\d+\.\d+\.\d+$/.test(ip)) {
+    const size = 2 ** (32 - prefix);
+    return { base: ipToInt(ip) - (ipToInt(ip) % size), prefix, size };
+  }
   const range = IPv4CidrRange.fromCidr(text);
   return { base: Number(range.getFirst().value), prefix: Number(range.getPrefix().value), size: Number(range.getSize()) };
 }
