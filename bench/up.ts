@@ -67,11 +67,11 @@ async function baseline(): Promise<number> {
 }
 
 async function rssPerPod(lab: string): Promise<{ kb: number; pods: number }> {
-  const state = JSON.parse(readFileSync(`/var/lib/kemu/${lab}/state.json`, 'utf8')) as { pods: Record<string, { holderPid: number; containers: Record<string, number> }> };
+  const state = JSON.parse(readFileSync(`/var/lib/kemu/${lab}/state.json`, 'utf8')) as { pods: Record<string, { holderPid: number; containers: Record<string, { pid: number }> }> };
   let total = 0;
   const pods = Object.values(state.pods);
   for (const p of pods)
-    for (const pid of [p.holderPid, ...Object.values(p.containers)]) {
+    for (const pid of [p.holderPid, ...Object.values(p.containers).map((c) => c.pid)]) {
       const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       total += Number(m?.[1] ?? 0);
     }

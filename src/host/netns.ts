@@ -1,4 +1,5 @@
 /** Named network namespaces (/run/netns) and the processes inside them, read without spawning anything. */
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 
 export const NETNS_DIR = '/run/netns';
@@ -46,6 +47,15 @@ export async function scanProcesses(): Promise<ProcessInfo[]> {
     }),
   );
   return out.filter((p): p is ProcessInfo => p !== undefined);
+}
+
+/** isAlive without the thread pool: for loops that look at hundreds of processes several times a second. */
+export function isAliveSync(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
 }
 
 export async function isAlive(pid: number): Promise<boolean> {

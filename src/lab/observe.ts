@@ -31,14 +31,16 @@ export async function podHealth(record: LabRecord | undefined, observed: Observe
   const out = new Map<string, PodHealth>();
   if (!record) return out;
   const byPid = new Map(observed.processes.map((p) => [p.pid, p]));
-  for (const [key, rt] of Object.entries(record.pods)) {
-    const inode = observed.netns.get(podNetns(key));
-    const holder = byPid.get(rt.holderPid);
-    const sandbox = inode !== undefined && holder !== undefined && holder.netInode === inode;
-    const alive: Record<string, boolean> = {};
-    for (const [name, c] of Object.entries(rt.containers)) alive[name] = sandbox && byPid.get(c.pid)?.netInode === inode && (await isAlive(c.pid));
-    out.set(key, { sandbox, alive });
-  }
+  await Promise.all(
+    Object.entries(record.pods).map(async ([key, rt]) => {
+      const inode = observed.netns.get(podNetns(key));
+      const holder = byPid.get(rt.holderPid);
+      const sandbox = inode !== undefined && holder !== undefined && holder.netInode === inode;
+      const alive: Record<string, boolean> = {};
+      for (const [name, c] of Object.entries(rt.containers)) alive[name] = sandbox && byPid.get(c.pid)?.netInode === inode && (await isAlive(c.pid));
+      out.set(key, { sandbox, alive });
+    }),
+  );
   return out;
 }
 

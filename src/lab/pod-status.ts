@@ -4,7 +4,6 @@
  */
 import type { ClusterState } from '../cluster/types.js';
 import { getObject, putObject, type Store, type StoredPod } from '../cluster/store.js';
-import { stableJson } from '../util/stable-json.js';
 import type { LabRecord } from './state.js';
 
 type PodStatus = NonNullable<StoredPod['status']>;
@@ -48,6 +47,7 @@ export function writePodStatuses(store: Store, c: ClusterState, record: LabRecor
       conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', allReady), cond('Ready', allReady)],
       containerStatuses: containers,
     };
-    if (stableJson(status) !== stableJson(prev)) putObject(store, 'Pod', { ...obj, status });
+    // Both sides are built here with the same key order (the stored one came back through JSON), so plain JSON compares.
+    if (JSON.stringify(status) !== JSON.stringify(prev)) putObject(store, 'Pod', { ...obj, status });
   }
 }

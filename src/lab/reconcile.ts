@@ -128,7 +128,8 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   const planned = planLab(cluster);
   timer.start('observe');
   const observed = await observeLab(lab);
-  const health = await podHealth(record, observed, (key) => planned.pods.find((p) => p.key === key)?.netns ?? '');
+  const podNetnsOf = new Map(planned.pods.map((p) => [p.key, p.netns]));
+  const health = await podHealth(record, observed, (key) => podNetnsOf.get(key) ?? '');
   const sandboxOk = new Set([...health].filter(([, h]) => h.sandbox).map(([k]) => k));
   // A terminating pod whose sandbox is gone has nothing left to drain: it is not rebuilt.
   const plan: LabPlan = { ...planned, pods: planned.pods.filter((p) => !p.terminating || sandboxOk.has(p.key)) };
@@ -205,12 +206,13 @@ const readySet = (c: ClusterState, record: LabRecord) => new Set(c.pods.map((p) 
  */
 async function syncContainers(lab: string, plan: LabPlan, diff: LabDiff, health: Map<string, PodHealth>, record: LabRecord, reporter: Reporter): Promise<string[]> {
   const created = new Set(diff.createPods.map((p) => p.key));
+  const policies = new Map(record.cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p.restartPolicy]));
   const now = Date.now();
   const todo: Array<{ pod: PodPlan; container: string; restarted?: boolean }> = [];
   for (const pod of plan.pods) {
     const rt = record.pods[pod.key];
     if (created.has(pod.key) || !rt || pod.terminating) continue;
-    const policy = record.cluster.pods.find((p) => `${p.namespace}/${p.name}` === pod.key)?.restartPolicy ?? 'Always';
+    const policy = policies.get(pod.key) ?? 'Always';
     for (const c of pod.containers) {
       const cur = rt.containers[c.name];
       const alive = health.get(pod.key)?.alive[c.name] === true;

@@ -15,7 +15,8 @@ export async function ensureSupervisor(record: LabRecord): Promise<void> {
   const dir = `${labRunDir(record.lab)}/logs`;
   await mkdir(dir, { recursive: true });
   const log = await open(`${dir}/supervisor.log`, 'a');
-  const child = spawn(process.execPath, [process.argv[1]!, 'supervise', record.lab], {
+  // A small young generation: the supervisor's garbage is short-lived, and it should stay light beside the lab.
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', process.argv[1]!, 'supervise', record.lab], {
     detached: true,
     stdio: ['ignore', log.fd, log.fd],
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KEMU_LAB: record.lab, KEMU_ROLE: 'supervisor' },

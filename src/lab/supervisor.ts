@@ -9,20 +9,21 @@ import { stat } from 'node:fs/promises';
 import { runControlPlane } from '../cluster/desired.js';
 import { listObjects, isTerminating } from '../cluster/store.js';
 import { failingProbes, type Probe } from '../host/probes.js';
-import { isAlive } from '../host/netns.js';
+import { isAliveSync } from '../host/netns.js';
 import { nodeNetns } from '../topology/names.js';
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
 import { readRecord, stateFile, type LabRecord } from './state.js';
 
-const TICK_MS = 200;
+const TICK_MS = 250;
 const quiet: Reporter = { phase: () => undefined, detail: () => undefined };
 const log = (text: string): void => void process.stdout.write(`${new Date().toISOString()} ${text}\n`);
 
 export async function supervise(lab: string): Promise<void> {
   let mtime = -1;
   let record: LabRecord | undefined;
+  let checked = -1;
   const nextProbe = new Map<string, number>();
   log(`supervising lab ${lab} (pid ${process.pid})`);
   for (;;) {
@@ -35,7 +36,9 @@ export async function supervise(lab: string): Promise<void> {
     if (!record) return log('no readable record; exiting');
     if (record.supervisor?.pid !== process.pid) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
     try {
-      const why = await workToDo(record, nextProbe);
+      // The controllers read only the record: look at them again only when it changed.
+      const why = await workToDo(record, nextProbe, checked !== mtime);
+      checked = mtime;
       if (why) {
         log(`reconciling: ${why}`);
         await withLabLock(lab, async () => {
@@ -55,7 +58,7 @@ export async function supervise(lab: string): Promise<void> {
 }
 
 /** Why the lab needs a reconcile now, or undefined. */
-async function workToDo(record: LabRecord, nextProbe: Map<string, number>): Promise<string | undefined> {
+async function workToDo(record: LabRecord, nextProbe: Map<string, number>, recordChanged: boolean): Promise<string | undefined> {
   const now = Date.now();
   const probes: Probe[] = [];
   for (const p of record.cluster.pods) {
@@ -65,7 +68,7 @@ async function workToDo(record: LabRecord, nextProbe: Map<string, number>): Prom
     for (const c of p.containers) {
       const cur = rt.containers[c.name];
       if (!cur) continue;
-      if (!cur.diedAt && !(await isAlive(cur.pid))) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
+      if (!cur.diedAt && !isAliveSync(cur.pid)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
       if (cur.diedAt && p.restartPolicy !== 'Never' && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) return `container ${key}/${c.name} is due for a restart`;
       if (c.readinessProbe && !cur.diedAt && now >= (nextProbe.get(key) ?? 0)) {
         nextProbe.set(key, now + c.readinessProbe.periodSeconds * 1000);
@@ -78,6 +81,7 @@ async function workToDo(record: LabRecord, nextProbe: Map<string, number>): Prom
     const flipped = probes.find((p) => record.pods[p.key]?.ready === failing.has(p.key));
     if (flipped) return `readiness of ${flipped.key} changed`;
   }
+  if (!recordChanged) return undefined;
   if (listObjects(record.store, 'Pod').some(isTerminating)) return 'pods are terminating';
   const store = structuredClone(record.store);
   runControlPlane(store, record.spec, { now: new Date().toISOString(), suffix: () => 'xxxxx', isReady: (k) => record.pods[k]?.ready === true });
