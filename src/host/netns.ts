@@ -49,25 +49,49 @@ export async function scanProcesses(): Promise<ProcessInfo[]> {
   return out.filter((p): p is ProcessInfo => p !== undefined);
 }
 
+/** Not a zombie, and (when `comm` is given) the program kemu started: a recorded pid may belong to another process by now. */
+const liveStat = (stat: string, comm?: string) => !/^\d+ \(.*\) Z/.test(stat) && (comm === undefined || stat.startsWith(`${stat.slice(0, stat.indexOf(' '))} (${comm}) `));
+
 /** isAlive without the thread pool: for loops that look at hundreds of processes several times a second. */
-export function isAliveSync(pid: number): boolean {
+export function isAliveSync(pid: number, comm?: string): boolean {
   try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+    return liveStat(readFileSync(`/proc/${pid}/stat`, 'latin1'), comm);
   } catch {
     return false;
   }
 }
 
-export async function isAlive(pid: number): Promise<boolean> {
+export async function isAlive(pid: number, comm?: string): Promise<boolean> {
   try {
-    const s = await readFile(`/proc/${pid}/stat`, 'latin1');
-    return !/^\d+ \(.*\) Z/.test(s);
+    return liveStat(await readFile(`/proc/${pid}/stat`, 'latin1'), comm);
   } catch {
     return false;
   }
 }
 
-/** SIGKILL `pids` and wait until they are gone (zombies of our own children count as gone). */
+/**
+ * Pids a record holds may be stale: the process died and the kernel gave its pid to another (pid_max is
+ * often 32768). Only the ones still carrying every one of kemu's `marks` (KEMU_LAB, KEMU_POD, …) are
+ * returned, so nothing else is ever killed.
+ */
+export async function stillMarked(pids: number[], marks: Record<string, string>): Promise<number[]> {
+  const wanted = Object.entries(marks).map(([k, v]) => `${k}=${v}`);
+  const ok = await Promise.all(
+    pids.map(async (pid) => {
+      const env = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+      const vars = env.split('\0');
+      return wanted.every((w) => vars.includes(w));
+    }),
+  );
+  return pids.filter((_, i) => ok[i]);
+}
+
+/** SIGKILL the processes a record names (see stillMarked) and wait until they are gone. */
+export async function killRecorded(pids: number[], marks: Record<string, string>): Promise<void> {
+  await killAndWait(await stillMarked(pids, marks));
+}
+
+/** SIGKILL `pids` and wait until they are gone (zombies of our own children count as gone); pids just observed, never ones from a record. */
 export async function killAndWait(pids: number[], timeoutMs = 5000): Promise<void> {
   for (const pid of pids) {
     try {

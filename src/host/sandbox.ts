@@ -26,6 +26,8 @@ export const NETEXEC_BIN = process.env.KEMU_NETEXEC ?? nativeBin('kemu-netexec')
 export const SANDBOX_BIN = process.env.KEMU_SANDBOX ?? nativeBin('kemu-sandbox');
 export const IPIP_BIN = process.env.KEMU_IPIP ?? nativeBin('kemu-ipip');
 export const HOLDER_BIN = 'catatonit';
+/** The default server's process name (/proc/<pid>/comm), to tell a recorded pid still ours. */
+export const SERVER_COMM = 'kemu-netexec';
 
 /** Launchers run side by side; each starts its group one process after another. */
 const LAUNCHERS = Number(process.env.KEMU_LAUNCHERS ?? 4);

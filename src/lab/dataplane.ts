@@ -5,7 +5,7 @@
  */
 import type { LabPlan, PodPlan } from '../plan/types.js';
 import { fabricNetns, labPrefix, labRunDir, podNetns } from '../topology/names.js';
-import { killAndWait } from '../host/netns.js';
+import { killRecorded } from '../host/netns.js';
 import { ipBatch, mapLimit, setSysctls } from '../host/run.js';
 import { serverPortArgs, startHolders, startServers } from '../host/sandbox.js';
 import type { LabDiff } from './diff.js';
@@ -82,7 +82,12 @@ export async function createPods(lab: string, pods: PodPlan[], record: LabRecord
  */
 export async function startContainers(lab: string, list: Array<{ pod: PodPlan; container: string; restarted?: boolean }>, record: LabRecord): Promise<number> {
   if (list.length === 0) return 0;
-  await killAndWait(list.flatMap(({ pod, container }) => (record.pods[pod.key]?.containers[container] ? [record.pods[pod.key]!.containers[container]!.pid] : [])));
+  await Promise.all(
+    list.map(({ pod, container }) => {
+      const pid = record.pods[pod.key]?.containers[container]?.pid;
+      return pid ? killRecorded([pid], { KEMU_LAB: lab, KEMU_POD: pod.key, KEMU_CONTAINER: container }) : undefined;
+    }),
+  );
   const pids = await startServers(
     lab,
     list.map(({ pod, container }) => {

@@ -256,10 +256,8 @@ async function finishTerminating(plan: LabPlan, cluster: ClusterState, record: L
   const grace = Math.min(...leaving.map((p) => (p.metadata.deletionGracePeriodSeconds ?? 30) * 1000), DRAIN_MS);
   if (pods.length && grace > 0) await new Promise((r) => setTimeout(r, grace));
   const netns = pods.map((p) => p.netns);
-  await removeNamespaces(observed, netns, pods.map((p) => ({ netns: p.nodeNetns, link: p.caliName })), pods.flatMap((p) => {
-    const rt = record.pods[p.key];
-    return rt ? [rt.holderPid, ...Object.values(rt.containers).map((c) => c.pid)] : [];
-  }));
+  // Their processes live in their namespaces: removeNamespaces finds them there (no pid from the record is trusted).
+  await removeNamespaces(observed, netns, pods.map((p) => ({ netns: p.nodeNetns, link: p.caliName })));
   for (const n of netns) delete record.built[n];
   for (const key of keys) {
     delete record.pods[key];

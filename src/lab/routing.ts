@@ -7,7 +7,7 @@ import { planBird } from '../plan/bird-nodes.js';
 import { bgpSessions, startBird } from '../host/bird.js';
 import { startTunnel } from '../host/tunnel.js';
 import { planTunnels } from '../plan/tunnels.js';
-import { isAlive, killAndWait } from '../host/netns.js';
+import { isAlive, killRecorded } from '../host/netns.js';
 import { mapLimit } from '../host/run.js';
 import type { LabRecord } from './state.js';
 
@@ -19,14 +19,14 @@ async function syncTunnels(c: ClusterState, record: LabRecord): Promise<string[]
   record.tunnels ??= {};
   const wanted = new Set(plans.map((p) => p.node));
   const stale = Object.entries(record.tunnels).filter(([node]) => !wanted.has(node));
-  await killAndWait(stale.flatMap(([, t]) => (t.pid ? [t.pid] : [])));
+  await killRecorded(stale.flatMap(([, t]) => (t.pid ? [t.pid] : [])), { KEMU_LAB: c.lab });
   for (const [node] of stale) delete record.tunnels[node];
   const restart = [];
   for (const p of plans) {
     const cur = record.tunnels[p.node];
-    if (!cur || cur.hash !== p.hash || (cur.datapath === 'userspace' && !(cur.pid && (await isAlive(cur.pid))))) restart.push(p);
+    if (!cur || cur.hash !== p.hash || (cur.datapath === 'userspace' && !(cur.pid && (await isAlive(cur.pid, 'kemu-ipip'))))) restart.push(p);
   }
-  await killAndWait(restart.flatMap((p) => (record.tunnels![p.node]?.pid ? [record.tunnels![p.node]!.pid!] : [])));
+  await killRecorded(restart.flatMap((p) => (record.tunnels![p.node]?.pid ? [record.tunnels![p.node]!.pid!] : [])), { KEMU_LAB: c.lab });
   await mapLimit(restart, 8, async (p) => {
     record.tunnels![p.node] = { ...(await startTunnel(c.lab, p)), hash: p.hash };
   });
@@ -40,15 +40,15 @@ export async function syncBird(c: ClusterState, record: LabRecord): Promise<{ re
   const wanted = new Set(plans.map((p) => p.node));
   // Daemons of nodes that no longer run BIRD (mode changed, node removed).
   const stale = Object.entries(record.bird).filter(([node]) => !wanted.has(node));
-  await killAndWait(stale.map(([, b]) => b.pid));
+  await killRecorded(stale.map(([, b]) => b.pid), { KEMU_LAB: c.lab });
   for (const [node] of stale) delete record.bird[node];
 
   const restart = [];
   for (const p of plans) {
     const cur = record.bird[p.node];
-    if (!cur || cur.hash !== p.hash || !(await isAlive(cur.pid))) restart.push(p);
+    if (!cur || cur.hash !== p.hash || !(await isAlive(cur.pid, 'bird'))) restart.push(p);
   }
-  await killAndWait(restart.flatMap((p) => (record.bird![p.node] ? [record.bird![p.node]!.pid] : [])));
+  await killRecorded(restart.flatMap((p) => (record.bird![p.node] ? [record.bird![p.node]!.pid] : [])), { KEMU_LAB: c.lab });
   await mapLimit(restart, 8, async (p) => {
     record.bird![p.node] = { pid: await startBird(c.lab, p), hash: p.hash };
   });

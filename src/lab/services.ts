@@ -13,10 +13,10 @@ import { planHealthChecks, planNodeProxies, proxyServicePorts, type NodeProxyPla
 import { planFabricRoutes } from '../plan/routes.js';
 import { fabricNetns, labRunDir, nodeNetns } from '../topology/names.js';
 import { deleteConntrack, restoreTables, saveTables } from '../host/iptables.js';
-import { isAlive, killAndWait } from '../host/netns.js';
+import { isAlive, killRecorded } from '../host/netns.js';
 import { syncRoutes } from '../host/routes.js';
 import { mapLimit } from '../host/run.js';
-import { startServers } from '../host/sandbox.js';
+import { SERVER_COMM, startServers } from '../host/sandbox.js';
 import type { LabRecord } from './state.js';
 import { dropUnchangedChains } from '../plan/kube-proxy/unchanged-chains.js';
 import { renderNatOutgoing } from '../plan/nat-outgoing.js';
@@ -176,12 +176,12 @@ async function syncHealthServers(c: ClusterState, ports: ProxyServicePort[], rec
       const checks = planHealthChecks(c, ports, n.name);
       const hash = planHash(checks);
       const prev = record.proxy![n.name]?.health;
-      const current = prev && prev.hash === hash && (await isAlive(prev.pid));
+      const current = prev && prev.hash === hash && (await isAlive(prev.pid, SERVER_COMM));
       return { node: n.name, checks, hash, prev, current };
     }),
   );
   const restart = todo.filter((t) => !t.current);
-  await killAndWait(restart.flatMap((t) => (t.prev ? [t.prev.pid] : [])));
+  await killRecorded(restart.flatMap((t) => (t.prev ? [t.prev.pid] : [])), { KEMU_LAB: c.lab, KEMU_CONTAINER: 'kube-proxy-health' });
   for (const t of restart) if (record.proxy![t.node]) delete record.proxy![t.node]!.health;
   const start = restart.filter((t) => t.checks.length);
   const pids = await startServers(

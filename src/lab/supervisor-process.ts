@@ -6,12 +6,12 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open } from 'node:fs/promises';
 import { labRunDir } from '../topology/names.js';
-import { isAlive } from '../host/netns.js';
+import { isAlive, stillMarked } from '../host/netns.js';
 import type { LabRecord } from './state.js';
 
 export async function ensureSupervisor(record: LabRecord): Promise<void> {
   if (process.env.KEMU_ROLE === 'supervisor') return; // the supervisor itself reconciles
-  if (record.supervisor && (await isAlive(record.supervisor.pid))) return;
+  if (record.supervisor && (await stillMarked([record.supervisor.pid], { KEMU_LAB: record.lab, KEMU_ROLE: 'supervisor' })).length && (await isAlive(record.supervisor.pid))) return;
   const dir = `${labRunDir(record.lab)}/logs`;
   await mkdir(dir, { recursive: true });
   const log = await open(`${dir}/supervisor.log`, 'a');

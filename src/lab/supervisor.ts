@@ -10,6 +10,7 @@ import { runControlPlane } from '../cluster/desired.js';
 import { listObjects, isTerminating } from '../cluster/store.js';
 import { failingProbes, type Probe } from '../host/probes.js';
 import { isAliveSync } from '../host/netns.js';
+import { SERVER_COMM } from '../host/sandbox.js';
 import { nodeNetns } from '../topology/names.js';
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
@@ -68,7 +69,7 @@ async function workToDo(record: LabRecord, nextProbe: Map<string, number>, recor
     for (const c of p.containers) {
       const cur = rt.containers[c.name];
       if (!cur) continue;
-      if (!cur.diedAt && !isAliveSync(cur.pid)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
+      if (!cur.diedAt && !isAliveSync(cur.pid, SERVER_COMM)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
       if (cur.diedAt && p.restartPolicy !== 'Never' && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) return `container ${key}/${c.name} is due for a restart`;
       if (c.readinessProbe && !cur.diedAt && now >= (nextProbe.get(key) ?? 0)) {
         nextProbe.set(key, now + c.readinessProbe.periodSeconds * 1000);

@@ -1,5 +1,6 @@
 /** Read-only views of a lab: kubectl-shaped objects and table rows. */
 import { isAlive } from '../host/netns.js';
+import { SERVER_COMM } from '../host/sandbox.js';
 import { listObjects, objectKey } from '../cluster/store.js';
 import { hostNetns, nodeNetns, podNetns } from '../topology/names.js';
 import type { LabRecord } from './state.js';
@@ -31,7 +32,7 @@ export async function podViews(r: LabRecord): Promise<PodView[]> {
       const statuses = await Promise.all(
         (p.status?.containerStatuses ?? []).map(async (cs) => {
           const pid = rt?.containers[cs.name]?.pid;
-          const alive = pid !== undefined && (await isAlive(pid));
+          const alive = pid !== undefined && (await isAlive(pid, SERVER_COMM));
           return { ...cs, ready: cs.ready && alive, started: alive };
         }),
       );
