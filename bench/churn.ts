@@ -18,22 +18,17 @@
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { BIN, median, numberOption } from './lib.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const SERVICES = arg('--services', 1000);
-const ROUNDS = arg('--rounds', 5);
-const BIN = join(resolve(import.meta.dirname, '..'), 'bin', 'kemu.js');
+const SERVICES = numberOption('services', 1000);
+const ROUNDS = numberOption('rounds', 5);
 const LAB = 'bench-churn';
 const IPS = ['10.244.0.10', '10.244.0.80', '10.244.0.150'];
 const NODES = ['n1', 'n2', 'n3'];
 const dir = mkdtempSync(join(tmpdir(), 'kemu-bench-churn-'));
 const kemu = (args: string[], env: Record<string, string> = {}) => execa('node', [BIN, ...args], { env, reject: false });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function topology(): string {
   const pod = (name: string, node: string, labels: Record<string, string>, ip?: string) => ({

@@ -14,16 +14,12 @@
 import { execa } from 'execa';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { BIN, median, numberOption } from './lib.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const SECONDS = arg('--seconds', 5);
-const ROUNDS = arg('--rounds', 3);
-const BIN = join(resolve(import.meta.dirname, '..'), 'bin', 'kemu.js');
+const SECONDS = numberOption('seconds', 5);
+const ROUNDS = numberOption('rounds', 3);
 const kemu = (...args: string[]) => execa('node', [BIN, ...args]);
 
 /** CPU time busy (all cores) since boot, from /proc/stat, in ticks. */
@@ -107,7 +103,6 @@ async function convergence(nodes: number): Promise<number> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const runs = { veth: [] as number[], bgp: [] as number[], ipip: [] as number[] };
 let bgp = { gbps: 0, rss: 0, datapath: '' };
 let ipip = bgp;

@@ -15,12 +15,11 @@
 import { execa } from 'execa';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { BIN, numberOption } from './lib.js';
 
-const i = process.argv.indexOf('--services');
-const SERVICES = i > 0 ? Number(process.argv[i + 1]) : 1000;
-const BIN = join(resolve(import.meta.dirname, '..'), 'bin', 'kemu.js');
+const SERVICES = numberOption('services', 1000);
 const LAB = 'bench-svc';
 const IPS = ['10.244.0.10', '10.244.0.80', '10.244.0.150'];
 

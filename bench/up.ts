@@ -10,17 +10,12 @@
 import { execa } from 'execa';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { BIN, ROOT, numberOption } from './lib.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const NODES = arg('nodes', 10);
-const PER_NODE = arg('pods-per-node', 50);
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'kemu.js');
+const NODES = numberOption('nodes', 10);
+const PER_NODE = numberOption('pods-per-node', 50);
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
