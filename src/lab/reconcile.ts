@@ -67,6 +67,7 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
   const spawnsBefore = spawnCounter.ip + spawnCounter.other;
   const result: ReconcileResult = { diff: emptyDiff(), routes: { added: 0, removed: 0 }, proxySyncs: [], passes: 0, restarted: [], unschedulable: [], rollouts: [], processesSpawned: 0 };
   const deadline = Date.now() + (opts.waitMs ?? 120_000);
+  let shown = '';
   for (;;) {
     const p = await pass(record, store, opts, result.passes === 0);
     result.passes++;
@@ -85,8 +86,10 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
     // Another pass only when the control plane, fed this pass's readiness, wants other pods.
     runControlPlane(store, record.spec, { now: new Date().toISOString(), suffix: randomSuffix, isReady: (k) => record.pods[k]?.ready === true });
     if (p.terminated > 0 || boundPods(store) !== p.boundPods) continue;
-    if (!opts.wait || result.rollouts.length === 0 || Date.now() > deadline) break;
-    for (const r of result.rollouts) opts.reporter.detail(`waiting for ${r}`);
+    if (!opts.wait || result.rollouts.length === 0 || Date.now() > deadline || !awaitingReadiness(record)) break;
+    const progress = result.rollouts.join('; ');
+    if (progress !== shown) opts.reporter.detail(`waiting for ${progress}`);
+    shown = progress;
     await new Promise((r) => setTimeout(r, 250));
   }
   if (!opts.dryRun) {
@@ -95,6 +98,17 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
   }
   result.processesSpawned = spawnCounter.ip + spawnCounter.other - spawnsBefore;
   return result;
+}
+
+/**
+ * A rollout can still move on its own only while some pod runs but is not ready yet (its readiness
+ * probe may pass). Pending pods no node takes, or containers in back-off, do not end by waiting here.
+ */
+function awaitingReadiness(record: LabRecord): boolean {
+  return record.cluster.pods.some((p) => {
+    const rt = record.pods[`${p.namespace}/${p.name}`];
+    return rt && !p.terminating && !rt.ready && Object.values(rt.containers).every((c) => !c.diedAt) && p.containers.some((c) => c.readinessProbe);
+  });
 }
 
 /** Which pods are bound where, and which are terminating: what the data plane follows. */

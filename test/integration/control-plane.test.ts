@@ -173,6 +173,40 @@ describe('container supervision', () => {
   });
 });
 
+describe('readiness, live', () => {
+  it('a pod failing its readinessProbe leaves the endpoints without any command, and returns when it passes again', async () => {
+    await mustApply([
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'probed', labels: { app: 'nginx' } },
+        spec: { containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 80 }], readinessProbe: { httpGet: { path: '/healthz', port: 80 }, periodSeconds: 1 } }] },
+      },
+    ]);
+    const ip = (await getJson('pods', 'probed')).status.podIP;
+    expect(await readyIps()).toContain(ip);
+    const pid = state().pods['default/probed'].containers.web.pid as number;
+    process.kill(pid, 'SIGSTOP'); // alive but silent: not ready, not restarted
+    try {
+      await until('the silent pod to leave the endpoints', 5000, async () => !(await readyIps()).includes(ip));
+      expect((await getJson('pods', 'probed')).status.containerStatuses[0]).toMatchObject({ ready: false, restartCount: 0 });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await until('the pod to be back in the endpoints', 5000, async () => (await readyIps()).includes(ip));
+    expect((await kemu('delete', 'pod', 'probed', '--lab', LAB, '-q')).exitCode).toBe(0);
+  });
+
+  it('a deleted pod of a Deployment is replaced', async () => {
+    const [victim] = await demoPods();
+    expect((await kemu('delete', 'pod', victim.metadata.name, '--lab', LAB, '-q')).exitCode).toBe(0);
+    const now = await demoPods();
+    expect(now).toHaveLength(3);
+    expect(now.map((p: any) => p.metadata.name)).not.toContain(victim.metadata.name);
+    expect(await readyIps()).toHaveLength(3);
+  });
+});
+
 describe('scheduler', () => {
   it('keeps a pod that asks for more memory than any node has Pending with the reason; a nodeSelector pod lands on its node', async () => {
     await mustApply([
