@@ -30,6 +30,10 @@ The lab is still running. Look around:
   sudo kemu exec client -- ip route                  # a pod: /32 on eth0, default via 169.254.1.1
   sudo kemu exec node/node-1 -- ip route             # a node: cali… routes, blackhole for its block
   sudo ip netns list | grep kemu-quickstart          # every namespace, usable with ip netns exec
+Drive it like a cluster:
+  sudo kemu scale deployment web --replicas 5        # the scheduler spreads them; kemu get pods -o wide
+  sudo kemu delete pod <a web pod>                   # its ReplicaSet replaces it
+  sudo kemu describe deployment web
 Tear it down:
   sudo kemu down quickstart
 MSG
