@@ -82,7 +82,10 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
     result.rollouts = listObjects(store, 'Deployment')
       .filter((d) => !rolloutComplete(store, d, (k) => record.pods[k]?.ready === true))
       .map((d) => `deployment/${d.metadata.name}: ${rolloutProgress(store, d, (k) => record.pods[k]?.ready === true)}`);
-    if (opts.dryRun) break;
+    if (opts.dryRun) {
+      result.rollouts = []; // nothing ran: there is no rollout to report
+      break;
+    }
     // Another pass only when the control plane, fed this pass's readiness, wants other pods.
     runControlPlane(store, record.spec, { now: new Date().toISOString(), suffix: randomSuffix, isReady: (k) => record.pods[k]?.ready === true });
     if (p.terminated > 0 || boundPods(store) !== p.boundPods) continue;
