@@ -25,7 +25,7 @@ export async function supervise(lab: string): Promise<void> {
   let mtime = -1;
   let record: LabRecord | undefined;
   let checked = -1;
-  const nextProbe = new Map<string, number>();
+  const probes: ProbeState = { next: new Map(), failures: new Map() };
   log(`supervising lab ${lab} (pid ${process.pid})`);
   for (;;) {
     const st = await stat(stateFile(lab)).catch(() => undefined);
@@ -38,7 +38,7 @@ export async function supervise(lab: string): Promise<void> {
     if (record.supervisor?.pid !== process.pid) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
     try {
       // The controllers read only the record: look at them again only when it changed.
-      const why = await workToDo(record, nextProbe, checked !== mtime);
+      const why = await workToDo(record, probes, checked !== mtime);
       checked = mtime;
       if (why) {
         log(`reconciling: ${why}`);
@@ -59,9 +59,15 @@ export async function supervise(lab: string): Promise<void> {
 }
 
 /** Why the lab needs a reconcile now, or undefined. */
-async function workToDo(record: LabRecord, nextProbe: Map<string, number>, recordChanged: boolean): Promise<string | undefined> {
+/** When each pod's probe is due next, and how many times in a row it failed. */
+interface ProbeState {
+  next: Map<string, number>;
+  failures: Map<string, number>;
+}
+
+async function workToDo(record: LabRecord, state: ProbeState, recordChanged: boolean): Promise<string | undefined> {
   const now = Date.now();
-  const probes: Probe[] = [];
+  const probes: Array<Probe & { failureThreshold: number }> = [];
   for (const p of record.cluster.pods) {
     const key = `${p.namespace}/${p.name}`;
     const rt = record.pods[key];
@@ -71,15 +77,17 @@ async function workToDo(record: LabRecord, nextProbe: Map<string, number>, recor
       if (!cur) continue;
       if (!cur.diedAt && !isAliveSync(cur.pid, SERVER_COMM)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
       if (cur.diedAt && p.restartPolicy !== 'Never' && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) return `container ${key}/${c.name} is due for a restart`;
-      if (c.readinessProbe && !cur.diedAt && now >= (nextProbe.get(key) ?? 0)) {
-        nextProbe.set(key, now + c.readinessProbe.periodSeconds * 1000);
-        probes.push({ key, nodeNetns: nodeNetns(record.lab, p.nodeName), ip: p.ip, probe: c.readinessProbe });
+      if (c.readinessProbe && !cur.diedAt && now >= (state.next.get(key) ?? 0)) {
+        state.next.set(key, now + c.readinessProbe.periodSeconds * 1000);
+        probes.push({ key, nodeNetns: nodeNetns(record.lab, p.nodeName), ip: p.ip, probe: c.readinessProbe, failureThreshold: c.readinessProbe.failureThreshold });
       }
     }
   }
   if (probes.length) {
     const failing = await failingProbes(probes);
-    const flipped = probes.find((p) => record.pods[p.key]?.ready === failing.has(p.key));
+    for (const p of probes) state.failures.set(p.key, failing.has(p.key) ? (state.failures.get(p.key) ?? 0) + 1 : 0);
+    // As the kubelet: not ready after failureThreshold failures in a row, ready again after one success.
+    const flipped = probes.find((p) => (record.pods[p.key]?.ready ? state.failures.get(p.key)! >= p.failureThreshold : !failing.has(p.key)));
     if (flipped) return `readiness of ${flipped.key} changed`;
   }
   if (!recordChanged) return undefined;

@@ -180,7 +180,7 @@ describe('readiness, live', () => {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: 'probed', labels: { app: 'nginx' } },
-        spec: { containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 80 }], readinessProbe: { httpGet: { path: '/healthz', port: 80 }, periodSeconds: 1 } }] },
+        spec: { containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 80 }], readinessProbe: { httpGet: { path: '/healthz', port: 80 }, periodSeconds: 1, failureThreshold: 2 } }] },
       },
     ]);
     const ip = (await getJson('pods', 'probed')).status.podIP;
@@ -188,7 +188,7 @@ describe('readiness, live', () => {
     const pid = state().pods['default/probed'].containers.web.pid as number;
     process.kill(pid, 'SIGSTOP'); // alive but silent: not ready, not restarted
     try {
-      await until('the silent pod to leave the endpoints', 5000, async () => !(await readyIps()).includes(ip));
+      await until('the silent pod to leave the endpoints (2 failed probes in a row)', 8000, async () => !(await readyIps()).includes(ip));
       expect((await getJson('pods', 'probed')).status.containerStatuses[0]).toMatchObject({ ready: false, restartCount: 0 });
     } finally {
       process.kill(pid, 'SIGCONT');
