@@ -134,6 +134,16 @@ function sorted<K extends 'Deployment' | 'ReplicaSet' | 'Namespace'>(record: Lab
 
 export async function getText(record: LabRecord, kind: string, name: string | undefined, opts: { output?: string; namespace?: string }): Promise<string> {
   const format = getFormat(opts.output);
+  // kubectl's `get deploy,pods`: one table per kind; JSON and YAML put every object in one List.
+  if (kind.includes(',')) {
+    if (name) throw new Error('a name goes with one kind only: kemu get KIND NAME');
+    const kinds = kind.split(',').filter(Boolean);
+    if (format === 'json' || format === 'yaml') {
+      const items = (await Promise.all(kinds.map(async (k) => (JSON.parse(await getText(record, k, undefined, { ...opts, output: 'json' })) as { items: unknown[] }).items))).flat();
+      return format === 'json' ? json(asList(items)) : stringify(asList(items), { aliasDuplicateObjects: false });
+    }
+    return (await Promise.all(kinds.map((k) => getText(record, k, undefined, opts)))).join('\n');
+  }
   const l = await listing(record, kind);
   let rows = opts.namespace ? l.rows.filter((r) => r.namespace === undefined || r.namespace === opts.namespace) : l.rows;
   if (name) {

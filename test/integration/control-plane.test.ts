@@ -104,6 +104,8 @@ describe('kemu apply with manifests written for real images', () => {
     expect(pod.status).toMatchObject({ phase: 'Running', podIP: expect.any(String), hostIP: expect.stringMatching(/^192\.168\.60\./) });
     expect(pod.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
     expect((await kemu('get', 'pod', pod.metadata.name, '-o', 'yaml', '--lab', LAB)).stdout).toContain(`nodeName: ${pod.spec.nodeName}`);
+    const both = (await kemu('get', 'deploy,rs', '--lab', LAB)).stdout;
+    expect(both).toMatch(/^NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\ndefault\s+demo\s+3\/3\s+3\s+3\n\nNAMESPACE\s+NAME\s+DESIRED/);
     expect((await kemu('describe', 'deployment', 'demo', '--lab', LAB)).stdout).toMatch(/Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable/);
   });
 });
