@@ -9,7 +9,6 @@ import { controllerOf, getObject, isTerminating, type Json, type Store, type Sto
 export interface PodIntent {
   namespace: string;
   name: string;
-  uid: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   nodeName: string;
@@ -37,7 +36,6 @@ export function podIntents(store: Store, originOf: (pod: StoredPod) => string): 
       return {
         namespace: p.metadata.namespace ?? 'default',
         name: p.metadata.name,
-        uid: p.metadata.uid,
         labels: p.metadata.labels ?? {},
         annotations: p.metadata.annotations ?? {},
         nodeName: p.spec!.nodeName!,

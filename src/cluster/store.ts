@@ -36,7 +36,6 @@ export type StoredKind = keyof KindMap;
 export type StoredObject = KindMap[StoredKind];
 
 export const STORED_KINDS: StoredKind[] = ['Namespace', 'Deployment', 'ReplicaSet', 'Pod', 'Service', 'Endpoints'];
-export const API_VERSION_OF: Record<StoredKind, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', ReplicaSet: 'apps/v1', Service: 'v1', Endpoints: 'v1' };
 /** Namespaces that exist in every cluster. */
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
