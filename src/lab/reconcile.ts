@@ -16,9 +16,8 @@ import { rolloutComplete, rolloutProgress } from '../cluster/controllers/deploym
 import { isTerminating, listObjects, removeObject, type Store } from '../cluster/store.js';
 import type { ClusterState } from '../cluster/types.js';
 import { planLab } from '../plan/lab-plan.js';
-import { planHash } from '../plan/hash.js';
 import type { LabPlan, PodPlan } from '../plan/types.js';
-import { syncRoutes } from '../host/routes.js';
+import { syncRoutesIfChanged } from '../host/routes.js';
 import { mapLimit, spawnCounter } from '../host/run.js';
 import { diffLab, isEmpty, type LabDiff } from './diff.js';
 import { createMachines, createPods, PARALLEL, removeStale, startContainers } from './dataplane.js';
@@ -180,12 +179,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   timer.start('routes');
   const fresh = new Set(diff.createMachines.map((m) => m.netns));
   // `up` reads every node's routes back; other commands trust the record for nodes whose routes did not change.
-  const routeWork = plan.routes.filter((r) => opts.verify || fresh.has(r.netns) || record.built[`routes:${r.netns}`] !== planHash(r.routes));
-  const counts = await mapLimit(routeWork, PARALLEL, async (r) => {
-    const n = await syncRoutes(r.netns, r.routes, fresh.has(r.netns));
-    record.built[`routes:${r.netns}`] = planHash(r.routes);
-    return n;
-  });
+  const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutesIfChanged(record.built, r.netns, r.routes, { fresh: fresh.has(r.netns), verify: opts.verify }));
   out.routes = counts.reduce((a, c) => ({ added: a.added + c.added, removed: a.removed + c.removed }), { added: 0, removed: 0 });
   if (cluster.network.routing !== 'static' || record.bird) {
     timer.start('bgp');

@@ -14,7 +14,7 @@ import { planFabricRoutes } from '../plan/routes.js';
 import { fabricNetns, labRunDir, nodeNetns } from '../topology/names.js';
 import { deleteConntrack, restoreTables, saveTables } from '../host/iptables.js';
 import { isAlive, killRecorded } from '../host/netns.js';
-import { syncRoutes } from '../host/routes.js';
+import { syncRoutesIfChanged } from '../host/routes.js';
 import { mapLimit } from '../host/run.js';
 import { SERVER_COMM, startServers } from '../host/sandbox.js';
 import type { LabRecord } from './state.js';
@@ -52,13 +52,7 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   await cleanConntrack(c, record.proxyPorts ?? [], ports);
   record.proxyPorts = ports;
   await syncHealthServers(c, ports, record);
-  const fabricRoutes = planFabricRoutes(c, slices);
-  const fabricHash = planHash(fabricRoutes);
-  const fabricKey = `routes:${fabricNetns(c.lab)}`;
-  if (fresh.verify || fresh.freshFabric || record.built[fabricKey] !== fabricHash) {
-    await syncRoutes(fabricNetns(c.lab), fabricRoutes, fresh.freshFabric);
-    record.built[fabricKey] = fabricHash;
-  }
+  await syncRoutesIfChanged(record.built, fabricNetns(c.lab), planFabricRoutes(c, slices), { fresh: fresh.freshFabric, verify: fresh.verify });
   return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)) };
 }
 

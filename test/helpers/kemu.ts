@@ -61,18 +61,24 @@ export async function pods(lab: string): Promise<Array<{ name: string; namespace
   }));
 }
 
+/** Live (not zombie) processes whose environment holds `mark`, e.g. `KEMU_LAB=kt-x`. */
+export async function markedProcesses(mark: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const env = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+    const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
+    if (env.split('\0').includes(mark) && !/^\d+ \(.*\) Z/.test(stat)) out.push(Number(pid));
+  }
+  return out;
+}
+
 /** Everything of a lab that could be left on the host. */
 export async function leftovers(lab: string) {
   const prefix = `kemu-${lab}.`;
   const netns = (await readdir('/run/netns').catch(() => [] as string[])).filter((n) => n.startsWith(prefix));
   const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.includes(prefix));
-  const processes: number[] = [];
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const env = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
-    const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
-    if (env.split('\0').includes(`KEMU_LAB=${lab}`) && !/^\d+ \(.*\) Z/.test(stat)) processes.push(Number(pid));
-  }
+  const processes = await markedProcesses(`KEMU_LAB=${lab}`);
   const files = (await readdir('/run/kemu').catch(() => [] as string[])).filter((f) => f === lab || f === `${lab}.lock`);
   const state = (await readdir('/var/lib/kemu').catch(() => [] as string[])).filter((f) => f === lab);
   const rootLinks = (await execa('ip', ['-o', 'link'])).stdout.split('\n').filter((l) => l.includes(lab));

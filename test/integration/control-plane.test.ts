@@ -3,12 +3,11 @@
  * delete; the scheduler; rolling updates under load; container restarts by the supervisor; bad input.
  */
 import { readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { NOTHING_LEFT, ROOT, exec, kemu, leftovers, mustUp, topologyAs, writeTopology } from '../helpers/kemu.js';
+import { NOTHING_LEFT, ROOT, exec, kemu, leftovers, markedProcesses, mustUp, topologyAs, writeTopology } from '../helpers/kemu.js';
 
 const LAB = 'kt-cp';
 const file = topologyAs('topologies/control-plane.yaml', LAB);
@@ -37,17 +36,6 @@ const readyIps = async () => ((await getJson('endpoints', 'nginx-svc')).subsets 
 async function hostnames(target: string, url: string, n = 30): Promise<Set<string>> {
   const out = await exec(LAB, target, 'sh', '-c', `for i in $(seq ${n}); do curl -sS -m 2 ${url}; echo; done`);
   return new Set(out.trim().split('\n').filter(Boolean));
-}
-/** Processes still marked as belonging to a pod. */
-async function podProcesses(key: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const env = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
-    const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
-    if (env.split('\0').includes(`KEMU_POD=${key}`) && !/^\d+ \(.*\) Z/.test(stat)) out.push(Number(pid));
-  }
-  return out;
 }
 const netnsList = async () => (await execa('ip', ['netns', 'list'])).stdout;
 const until = async (what: string, ms: number, check: () => Promise<boolean>) => {
@@ -131,7 +119,7 @@ describe('kemu scale', () => {
     const netns = await netnsList();
     for (const p of gone) {
       expect(netns).not.toContain(`kemu-${LAB}.pod.default.${p.metadata.name}`);
-      expect(await podProcesses(`default/${p.metadata.name}`)).toEqual([]);
+      expect(await markedProcesses(`KEMU_POD=default/${p.metadata.name}`)).toEqual([]);
     }
     expect(await hostnames('client', `http://${cip}/hostname`, 20)).toEqual(new Set([left[0].metadata.name]));
     expect((await kemu('scale', 'deployment', 'demo', '--replicas', '3', '--lab', LAB, '-q')).exitCode).toBe(0);
