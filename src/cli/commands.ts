@@ -66,10 +66,20 @@ export async function downCommand(target: string, reporter: Reporter): Promise<s
   return `lab ${lab} removed: ${r.namespaces} namespaces, ${r.processes} processes (${formatMs(r.timings.reduce((a, t) => a + t.ms, 0))})\n`;
 }
 
-export async function lsCommand(opts: { output?: string }): Promise<string> {
+/** Labs on this machine; a lab whose folders kemu refuses to use is listed with the reason, and warned about. */
+export async function lsCommand(opts: { output?: string }): Promise<{ text: string; warnings: string[] }> {
+  const warnings: string[] = [];
+  const refused = new Set<string>();
   const labs = await Promise.all(
     (await knownLabs()).map(async (lab) => {
-      const [record, observed] = await Promise.all([readRecord(lab), observeLab(lab)]);
+      const [record, observed] = await Promise.all([
+        readRecord(lab).catch((err: Error) => {
+          warnings.push(`lab ${lab}: ${err.message}`);
+          refused.add(lab);
+          return undefined;
+        }),
+        observeLab(lab),
+      ]);
       return {
         lab,
         topology: record?.topologyFile,
@@ -81,9 +91,10 @@ export async function lsCommand(opts: { output?: string }): Promise<string> {
       };
     }),
   );
-  if (outputFormat(opts.output) === 'json') return json(labs);
-  if (labs.length === 0) return 'no labs\n';
-  return table(['LAB', 'NODES', 'PODS', 'NAMESPACES', 'PROCESSES', 'TOPOLOGY'], labs.map((l) => [l.lab, l.nodes, l.pods, l.namespaces, l.processes, l.topology ?? '(no record: partial lab, remove with kemu down)']));
+  if (outputFormat(opts.output) === 'json') return { text: json(labs), warnings };
+  if (labs.length === 0) return { text: 'no labs\n', warnings };
+  const text = table(['LAB', 'NODES', 'PODS', 'NAMESPACES', 'PROCESSES', 'TOPOLOGY'], labs.map((l) => [l.lab, l.nodes, l.pods, l.namespaces, l.processes, l.topology ?? (refused.has(l.lab) ? '(refused: see the warning below)' : '(no record: partial lab, remove with kemu down)')]));
+  return { text, warnings };
 }
 
 export async function bgpCommand(node: string | undefined, opts: { output?: string; lab?: string }): Promise<string> {

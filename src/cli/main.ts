@@ -10,6 +10,7 @@ import { applyFiles, deleteFiles, deleteNamed, readManifests, scale } from '../l
 import { selectLab } from '../lab/labs.js';
 import { supervise } from '../lab/supervisor.js';
 import type { InputProblem } from '../topology/errors.js';
+import { printable } from '../util/printable.js';
 
 function stderrReporter(quiet: boolean): Reporter {
   let since = performance.now();
@@ -60,7 +61,10 @@ program
   .description('list labs on this machine')
   .addOption(outputOption('json'))
   .action(async (opts: { output?: string }) => {
-    process.stdout.write(await lsCommand(opts));
+    const r = await lsCommand(opts);
+    process.stdout.write(r.text);
+    for (const w of r.warnings) process.stderr.write(`kemu: ${printable(w, 1000)}\n`);
+    if (r.warnings.length) process.exitCode = 1;
   });
 
 program
@@ -208,7 +212,9 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof InputError) process.stderr.write(`kemu: invalid input in ${err.message}\n`);
-  else process.stderr.write(`kemu: ${(err as Error).message}\n`);
+  // Messages may carry text from files or the kernel: every line is printed with control characters escaped.
+  const safe = (text: string) => text.split('\n').map((l) => printable(l, 2000)).join('\n');
+  if (err instanceof InputError) process.stderr.write(`kemu: invalid input in ${safe(err.message)}\n`);
+  else process.stderr.write(`kemu: ${safe((err as Error).message ?? String(err))}\n`);
   process.exitCode = err instanceof InputError ? 2 : 1;
 }

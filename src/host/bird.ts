@@ -1,5 +1,6 @@
 /** BIRD daemons, one per node namespace: started from a rendered config, asked over their control socket. */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { makeLabDir } from './lab-dirs.js';
 import { dirname } from 'node:path';
 import { run, spawnCounter } from './run.js';
 
@@ -13,7 +14,7 @@ export interface BirdStart {
 
 /** Start BIRD in `netns`; it daemonizes, so this resolves with the daemon's pid from its pid file. */
 export async function startBird(lab: string, b: BirdStart): Promise<number> {
-  await mkdir(dirname(b.configFile), { recursive: true });
+  await makeLabDir(dirname(b.configFile));
   await writeFile(b.configFile, b.config);
   spawnCounter.other++;
   const r = await run('ip', ['netns', 'exec', b.netns, 'env', `KEMU_LAB=${lab}`, 'bird', '-c', b.configFile, '-s', b.socket, '-P', b.pidFile], { reject: false });

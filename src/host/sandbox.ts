@@ -14,8 +14,9 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { labPaths } from '../topology/names.js';
+import { makeLabDir } from './lab-dirs.js';
 import { nativeBin } from './paths.js';
 import { NETNS_DIR } from './netns.js';
 import { mapLimit, spawnCounter } from './run.js';
@@ -60,7 +61,10 @@ export const serverPortArgs = (tcp: number[], udp: number[]): string[] => [...tc
 export async function startHolders(lab: string, holders: HolderSpec[]): Promise<Map<string, number>> {
   await mkdir(NETNS_DIR, { recursive: true });
   await Promise.all(holders.map((h) => writeFile(`${NETNS_DIR}/${h.netns}`, '', { flag: 'a' })));
-  const errors = await mkdtemp(join(tmpdir(), `kemu-${lab}-`));
+  // In the lab's run folder, so a command killed meanwhile leaves nothing that `down` does not remove.
+  const { tmpDir } = labPaths(lab);
+  await makeLabDir(tmpDir);
+  const errors = await mkdtemp(join(tmpDir, 'sandbox-'));
   const lines = holders.map(
     (h, i) =>
       `KEMU_POD=${shellQuote(h.key)} ${shellQuote(SANDBOX_BIN)} ${shellQuote(`${NETNS_DIR}/${h.netns}`)} ${shellQuote(h.hostname)} ${i} ${shellQuote(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
@@ -75,7 +79,7 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
 
 /** Start servers (containers, or node-level ones) inside namespaces; resolves once every one listens. */
 export async function startServers(lab: string, servers: ServerSpec[]): Promise<Map<string, number>> {
-  await Promise.all(servers.map((c) => mkdir(dirname(c.log), { recursive: true })));
+  for (const dir of new Set(servers.map((c) => dirname(c.log)))) await makeLabDir(dir);
   const lines = servers.map((c, i) => {
     // nsenter enters no pid namespace, so it execs the server in place: $! is the server's pid either way.
     const start = 'holderPid' in c.enter ? `${shellQuote(NETEXEC_BIN)} --join ${c.enter.holderPid}` : `nsenter --net=${shellQuote(`${NETNS_DIR}/${c.enter.netns}`)} -- ${shellQuote(c.bin ?? NETEXEC_BIN)}`;

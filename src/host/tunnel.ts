@@ -1,7 +1,7 @@
 /** Bring up a node's tunl0 on the datapath this kernel allows, and give it its address. */
 import type { TunnelPlan } from '../plan/tunnels.js';
 import { ipipDatapath } from '../plan/tunnels.js';
-import { labRunDir } from '../topology/names.js';
+import { nodeLogFile } from '../topology/names.js';
 import { ipBatch, run, spawnCounter } from './run.js';
 import { IPIP_BIN, startServers } from './sandbox.js';
 
@@ -13,7 +13,7 @@ export async function startTunnel(lab: string, t: TunnelPlan): Promise<{ datapat
   if (datapath === 'kernel') await ipBatch(t.netns, [`link set dev tunl0 mtu ${t.mtu} up`]);
   else {
     const pids = await startServers(lab, [
-      { key: `node/${t.node}`, container: 'ipip', enter: { netns: t.netns }, bin: IPIP_BIN, args: ['--dev', 'tunl0', '--local', t.local, '--mtu', String(t.mtu)], log: `${labRunDir(lab)}/logs/node_${t.node}_ipip.log` },
+      { key: `node/${t.node}`, container: 'ipip', enter: { netns: t.netns }, bin: IPIP_BIN, args: ['--dev', 'tunl0', '--local', t.local, '--mtu', String(t.mtu)], log: nodeLogFile(lab, t.node, 'ipip') },
     ]);
     pid = pids.get(`node/${t.node}/ipip`);
   }

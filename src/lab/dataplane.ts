@@ -4,7 +4,7 @@
  * step completed, so an interrupted run leaves objects the next run sees as incomplete.
  */
 import type { LabPlan, PodPlan } from '../plan/types.js';
-import { fabricNetns, labPrefix, labRunDir, podNetns } from '../topology/names.js';
+import { fabricNetns, labPrefix, podLogFile, podNetns } from '../topology/names.js';
 import { killRecorded } from '../host/netns.js';
 import { ipBatch, mapLimit, setSysctls } from '../host/run.js';
 import { serverPortArgs, startHolders, startServers } from '../host/sandbox.js';
@@ -97,7 +97,7 @@ export async function startContainers(lab: string, list: Array<{ pod: PodPlan; c
         container,
         enter: { holderPid: record.pods[pod.key]!.holderPid },
         args: serverPortArgs(c.tcpPorts, c.udpPorts),
-        log: `${labRunDir(lab)}/logs/${pod.namespace}_${pod.name}_${container}.log`,
+        log: podLogFile(lab, pod.namespace, pod.name, container),
       };
     }),
   );

@@ -1,64 +1,64 @@
 /**
- * One kemu command (or supervisor pass) at a time per lab: an exclusive lock file holding the owner's
- * pid. A lock whose owner died (crash, SIGKILL) is taken over, under a second, short-lived lock, and
- * only while it still names the dead owner: two waiters that both found it stale cannot both win.
+ * One kemu command (or supervisor pass) at a time per lab: the lock is a Unix socket bound to the
+ * abstract name `kemu-lock:<lab>` in the root network namespace, held for the whole command. The
+ * kernel lets only one socket bind a name and releases it when its holder exits or is killed, so the
+ * lock is exclusive, cannot go stale, and leaves no file behind. A waiter retries the bind; a waiter
+ * that connects instead learns who holds it (pid and command), for the message when it gives up.
+ *
+ * kemu processes never leave the root network namespace (they enter lab namespaces only through
+ * child processes), so every command sees the same abstract names.
  */
-import { randomUUID } from 'node:crypto';
-import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { RUN_ROOT } from '../topology/names.js';
-import { isAlive } from '../host/netns.js';
+import { createConnection, createServer, type Server } from 'node:net';
+import { checkedLabPaths } from '../host/lab-dirs.js';
 
-const lockFile = (lab: string) => `${RUN_ROOT}/${lab}.lock`;
-/** A takeover lock older than this was left by a process that died inside the takeover. */
-const STALE_TAKEOVER_MS = 10_000;
+const lockName = (lab: string) => `\0kemu-lock:${lab}`;
+const POLL_MS = [2, 5, 10, 20, 40];
 
-/** Create `path` holding our pid, atomically (link of a written file): nobody ever sees it empty. */
-async function tryCreate(path: string): Promise<boolean> {
-  const mine = `${path}.${process.pid}.${randomUUID()}`;
-  await writeFile(mine, String(process.pid));
-  try {
-    await link(mine, path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return false;
-  } finally {
-    await rm(mine, { force: true });
+export class LabBusyError extends Error {
+  constructor(lab: string, holder: string | undefined, timeoutMs: number) {
+    super(`lab ${lab} is busy: ${holder ?? 'another kemu command'} has held its lock for more than ${Math.round(timeoutMs / 1000)} s; try again when it has finished`);
+    this.name = 'LabBusyError';
   }
 }
 
-const ownerOf = async (path: string) => Number(await readFile(path, 'utf8').catch(() => '')) || undefined;
-
-/** Remove the lock if it still belongs to `dead`; returns whether the caller should retry at once. */
-async function takeOver(path: string, dead: number | undefined): Promise<boolean> {
-  const takeover = `${path}.takeover`;
-  if (!(await tryCreate(takeover))) {
-    const age = Date.now() - ((await stat(takeover).catch(() => undefined))?.mtimeMs ?? Date.now());
-    if (age > STALE_TAKEOVER_MS) await rm(takeover, { force: true });
-    return false;
-  }
-  try {
-    if ((await ownerOf(path)) === dead) await rm(path, { force: true });
-    return true;
-  } finally {
-    await rm(takeover, { force: true });
-  }
+/** Bind the lock's name; undefined when another process holds it. */
+function tryBind(name: string): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((conn) => conn.end(`pid ${process.pid} (${process.argv.slice(2, 4).join(' ') || 'kemu'})`));
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(undefined) : reject(err)));
+    server.listen({ path: name }, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
 }
 
-export async function withLabLock<T>(lab: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
-  await mkdir(RUN_ROOT, { recursive: true });
-  const path = lockFile(lab);
+/** Who holds the lock, as the holder describes itself. */
+function holderOf(name: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const c = createConnection({ path: name });
+    c.setTimeout(500, () => c.destroy());
+    c.on('data', (d: Buffer) => (text += d.toString()));
+    c.on('close', () => resolve(text.trim() || undefined));
+    c.on('error', () => resolve(undefined));
+  });
+}
+
+export async function withLabLock<T>(lab: string, fn: () => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  await checkedLabPaths(lab);
+  const name = lockName(lab);
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await tryCreate(path)) break;
-    const owner = await ownerOf(path);
-    if ((!owner || !(await isAlive(owner))) && (await takeOver(path, owner))) continue;
-    if (Date.now() > deadline) throw new Error(`lab ${lab} is busy: another kemu command (pid ${owner}) holds ${path}`);
-    await new Promise((r) => setTimeout(r, 50));
+  let server: Server | undefined;
+  for (let attempt = 0; !(server = await tryBind(name)); attempt++) {
+    if (Date.now() >= deadline) throw new LabBusyError(lab, await holderOf(name), timeoutMs);
+    const wait = POLL_MS[Math.min(attempt, POLL_MS.length - 1)]! * (0.5 + Math.random());
+    await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(0, deadline - Date.now()))));
   }
   try {
     return await fn();
   } finally {
-    await rm(path, { force: true });
+    await new Promise((r) => server!.close(r));
   }
 }

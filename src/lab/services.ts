@@ -11,7 +11,7 @@ import { renderHookRules, renderProxyRules, staleUdpEndpoints } from '../plan/ku
 import type { ProxyServicePort } from '../plan/kube-proxy/types.js';
 import { planHealthChecks, planNodeProxies, proxyServicePorts, type NodeProxyPlan } from '../plan/proxy.js';
 import { planFabricRoutes } from '../plan/routes.js';
-import { fabricNetns, labRunDir, nodeNetns } from '../topology/names.js';
+import { fabricNetns, nodeLogFile, nodeNetns } from '../topology/names.js';
 import { deleteConntrack, restoreTables, saveTables } from '../host/iptables.js';
 import { isAlive, killRecorded } from '../host/netns.js';
 import { syncRoutesIfChanged } from '../host/routes.js';
@@ -185,7 +185,7 @@ async function syncHealthServers(c: ClusterState, ports: ProxyServicePort[], rec
       container: 'kube-proxy-health',
       enter: { netns: nodeNetns(c.lab, t.node) },
       args: [...t.checks.flatMap((h) => ['--health', `${h.port}:${h.status}:${h.body}`]), '--quiet'],
-      log: `${labRunDir(c.lab)}/logs/node_${t.node}_kube-proxy-health.log`,
+      log: nodeLogFile(c.lab, t.node, 'kube-proxy-health'),
     })),
   );
   for (const t of start) {

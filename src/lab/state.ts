@@ -1,10 +1,12 @@
 /** The lab's record on disk: what was asked for and what has been fully built. Written atomically. */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import type { ClusterState } from '../cluster/types.js';
 import type { Store } from '../cluster/store.js';
 import type { LabSpec } from '../topology/types.js';
 import type { ProxyServicePort } from '../plan/kube-proxy/types.js';
-import { STATE_ROOT, labStateDir } from '../topology/names.js';
+import { STATE_ROOT, isLabName, labPaths } from '../topology/names.js';
+import { checkedLabPaths, makeLabDir } from '../host/lab-dirs.js';
+import { printable } from '../util/printable.js';
 
 export interface ContainerRuntime {
   pid: number;
@@ -64,42 +66,80 @@ export interface LabRecord {
   updatedAt: string;
 }
 
-export const stateFile = (lab: string) => `${labStateDir(lab)}/state.json`;
+export const stateFile = (lab: string) => labPaths(lab).stateFile;
 
-export async function readRecord(lab: string): Promise<LabRecord | undefined> {
+/** Where a record read from disk came from: the current file, or the previous copy because the current one was damaged. */
+export interface RecordSource {
+  recovered?: { from: string; damaged: string; reason: string };
+}
+
+function parseRecord(text: string): LabRecord {
+  const record = JSON.parse(text) as LabRecord;
+  if (typeof record !== 'object' || record === null || typeof record.lab !== 'string') throw new Error('not a lab record');
+  if (record.version !== 2) throw new Error(`written by an older kemu (version ${printable(record.version)})`);
+  return record;
+}
+
+const reason = (err: unknown) => printable((err as Error).message, 120);
+
+/**
+ * The lab's record, or undefined when it has none. A damaged state.json (truncated, garbled) is
+ * replaced by the copy kept before the last write, and `source.recovered` says so.
+ */
+export async function readRecord(lab: string, source: RecordSource = {}): Promise<LabRecord | undefined> {
+  const p = await checkedLabPaths(lab);
+  let text: string;
   try {
-    const record = JSON.parse(await readFile(stateFile(lab), 'utf8')) as LabRecord;
-    if (record.version !== 2) throw new Error(`written by an older kemu (version ${record.version})`);
-    return record;
+    text = await readFile(p.stateFile, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`the state file ${stateFile(lab)} is unreadable (${(err as Error).message}); run 'kemu down ${lab}' to start afresh`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // A crash between the two renames of writeRecord leaves only the previous copy.
+    text = await readFile(p.stateBackup, 'utf8').catch(() => '');
+    if (text === '') return undefined;
+  }
+  try {
+    return parseRecord(text);
+  } catch (first) {
+    try {
+      const previous = parseRecord(await readFile(p.stateBackup, 'utf8'));
+      source.recovered = { from: p.stateBackup, damaged: p.stateFile, reason: reason(first) };
+      return previous;
+    } catch {
+      throw new Error(`the state file ${p.stateFile} is unreadable (${reason(first)}) and so is its previous copy; run 'kemu down ${lab}' to remove the lab and start afresh`);
+    }
   }
 }
 
-/** Write to a temporary file, fsync, rename: a crash leaves the old record or the new one, never half. */
+/**
+ * Write to a temporary file, fsync, keep the current record as the previous copy (a hard link, so
+ * state.json never goes missing), rename: a crash leaves the old record or the new one, never half.
+ */
 export async function writeRecord(record: LabRecord): Promise<void> {
-  const dir = labStateDir(record.lab);
-  await mkdir(dir, { recursive: true });
+  const p = await checkedLabPaths(record.lab);
+  await makeLabDir(p.stateDir);
   record.updatedAt = new Date().toISOString();
-  const tmp = `${stateFile(record.lab)}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w');
+  const tmp = `${p.stateFile}.${process.pid}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(JSON.stringify(record));
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, stateFile(record.lab));
+  const prevTmp = `${p.stateBackup}.${process.pid}.tmp`;
+  if (await link(p.stateFile, prevTmp).then(() => true, () => false)) await rename(prevTmp, p.stateBackup);
+  await rename(tmp, p.stateFile);
 }
 
 export async function removeRecord(lab: string): Promise<void> {
-  await rm(labStateDir(lab), { recursive: true, force: true });
+  const p = await checkedLabPaths(lab);
+  await rm(p.stateDir, { recursive: true, force: true });
 }
 
+/** Labs with a record; entries in /var/lib/kemu that cannot be lab names are not kemu's and are left alone. */
 export async function listRecordedLabs(): Promise<string[]> {
   try {
-    return (await readdir(STATE_ROOT)).sort();
+    return (await readdir(STATE_ROOT)).filter(isLabName).sort();
   } catch {
     return [];
   }

@@ -4,16 +4,17 @@
  * leftover processes leaves it alone. A reconcile starts it when it is not running.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
-import { labRunDir } from '../topology/names.js';
+import { open } from 'node:fs/promises';
+import { labLogsDir } from '../topology/names.js';
+import { makeLabDir } from '../host/lab-dirs.js';
 import { isAlive, stillMarked } from '../host/netns.js';
 import type { LabRecord } from './state.js';
 
 export async function ensureSupervisor(record: LabRecord): Promise<void> {
   if (process.env.KEMU_ROLE === 'supervisor') return; // the supervisor itself reconciles
   if (record.supervisor && (await stillMarked([record.supervisor.pid], { KEMU_LAB: record.lab, KEMU_ROLE: 'supervisor' })).length && (await isAlive(record.supervisor.pid))) return;
-  const dir = `${labRunDir(record.lab)}/logs`;
-  await mkdir(dir, { recursive: true });
+  const dir = labLogsDir(record.lab);
+  await makeLabDir(dir);
   const log = await open(`${dir}/supervisor.log`, 'a');
   // A small young generation: the supervisor's garbage is short-lived, and it should stay light beside the lab.
   const child = spawn(process.execPath, ['--max-semi-space-size=2', process.argv[1]!, 'supervise', record.lab], {

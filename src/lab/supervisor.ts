@@ -12,6 +12,7 @@ import { failingProbes, type Probe } from '../host/probes.js';
 import { isAliveSync } from '../host/netns.js';
 import { SERVER_COMM } from '../host/sandbox.js';
 import { nodeNetns } from '../topology/names.js';
+import { checkedLabPaths } from '../host/lab-dirs.js';
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
@@ -22,6 +23,7 @@ const quiet: Reporter = { phase: () => undefined, detail: () => undefined };
 const log = (text: string): void => void process.stdout.write(`${new Date().toISOString()} ${text}\n`);
 
 export async function supervise(lab: string): Promise<void> {
+  await checkedLabPaths(lab);
   let mtime = -1;
   let record: LabRecord | undefined;
   let checked = -1;

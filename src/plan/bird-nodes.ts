@@ -1,6 +1,6 @@
 /** `routing: bgp|ipip`: one BIRD per node, full mesh or route reflectors, Calico's config (plan/bird); IPIP per ipipMode. */
 import type { ClusterState, NodeState } from '../cluster/types.js';
-import { birdSocketPath, labRunDir, nodeNetns } from '../topology/names.js';
+import { birdSocketPath, labPaths, nodeNetns } from '../topology/names.js';
 import type { BirdPeer } from './bird/types.js';
 import { rackOf } from './machines.js';
 import { renderBirdConfig } from './bird/render.js';
@@ -40,7 +40,7 @@ export function planBird(c: ClusterState): BirdNodePlan[] {
       tunnelMtu: c.network.underlay.mtu - 20,
       controlSocket: socket,
     });
-    const dir = `${labRunDir(c.lab)}/bird`;
+    const dir = labPaths(c.lab).birdDir;
     return { node: n.name, netns: nodeNetns(c.lab, n.name), config, configFile: `${dir}/${n.name}.conf`, socket, pidFile: `${dir}/${n.name}.pid`, peers: peersOf(c, n.name).length, hash: planHash(config) };
   });
 }

@@ -1,3 +1,5 @@
+import { printable } from '../util/printable.js';
+
 /** One problem found in the user's input, located by its path in the file. */
 export interface InputProblem {
   /** Dotted path in the topology file, e.g. `spec.nodes[2].name`. */
@@ -29,6 +31,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 function formatProblems(source: string, problems: InputProblem[]): string {
   const head = `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was changed`;
-  const lines = problems.map((p) => `  ${p.where ? `${p.where} ` : ''}${p.path || '(top level)'}: ${p.message}`);
-  return [head, ...lines].join('\n');
+  // Paths and messages quote the user's own text: escaped, so a name with a newline cannot forge a line.
+  const lines = problems.map((p) => `  ${p.where ? `${printable(p.where, 400)} ` : ''}${printable(p.path, 400) || '(top level)'}: ${printable(p.message, 1000)}`);
+  return [printable(head, 400), ...lines].join('\n');
 }

@@ -9,12 +9,17 @@ async function testLabs(): Promise<string[]> {
   return [...new Set([...netns.map((n) => n.slice(5, n.indexOf('.'))), ...state])];
 }
 
+/** KEMU_TEST_NO_SWEEP=1: leave other test labs alone (when several checkouts run tests on one machine). */
+const sweep = process.env.KEMU_TEST_NO_SWEEP !== '1';
+
 export async function setup(): Promise<void> {
+  if (!sweep) return;
   // Leftovers of an earlier, killed run would make tests collide: clear them first.
   for (const lab of await testLabs()) await execa('node', [BIN, 'down', '-q', lab], { reject: false });
 }
 
 export async function teardown(): Promise<void> {
+  if (!sweep) return;
   const left = await testLabs();
   for (const lab of left) await execa('node', [BIN, 'down', '-q', lab], { reject: false });
   if (left.length) throw new Error(`test labs left behind after the suite: ${left.join(', ')}`);
