@@ -9,7 +9,7 @@ import { up } from '../lab/up.js';
 import type { ChangeResult } from '../lab/apply.js';
 import type { ReconcileResult } from '../lab/reconcile.js';
 import { resolveTarget } from '../lab/views.js';
-import { bgpView, routesView } from '../lab/routing-views.js';
+import { bgpView, routesView } from '../lab/bird/views.js';
 import { formatMs, json, outputFormat, table } from './output.js';
 
 export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string; wait?: boolean }, reporter: Reporter): Promise<string> {

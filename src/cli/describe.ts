@@ -3,7 +3,7 @@ import { rolloutProgress } from '../cluster/controllers/deployment.js';
 import { podRequests } from '../cluster/scheduler.js';
 import { controllerOf, getObject, listObjects, objectKey, ownedBy, type StoredMeta } from '../cluster/store.js';
 import { kindOf } from '../lab/apply.js';
-import { currentEndpoints, portsColumn } from '../lab/service-views.js';
+import { currentEndpoints, portsColumn } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
 import { podViews } from '../lab/views.js';
 import { formatCpu, formatMemory } from '../util/quantity.js';

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { rolloutProgress } from '../cluster/controllers/deployment.js';
 import { listObjects, objectKey, type StoredKind } from '../cluster/store.js';
 import { kindOf } from '../lab/apply.js';
-import { currentEndpoints, endpointSliceObject, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/service-views.js';
+import { currentEndpoints, endpointSliceObject, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
 import { asList, nodeObjects, podViews } from '../lab/views.js';
 import { json, table } from './output.js';

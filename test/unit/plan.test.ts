@@ -67,7 +67,7 @@ describe('lab plan', async () => {
   });
 
   it('leaves inter-node routes to BIRD with routing: bgp, and renders one BIRD config per node', async () => {
-    const { planBird } = await import('../../src/plan/bird-nodes.js');
+    const { planBird } = await import('../../src/plan/bird/nodes.js');
     const c = clusterFromTopology(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: bgp}\n  nodes'), '/x/t.yaml'));
     expect(planLab(c).routes.every((r) => r.routes.length === 0)).toBe(true);
     const bird = planBird(c);
@@ -79,7 +79,7 @@ describe('lab plan', async () => {
   });
 
   it('CrossSubnet across racks: a bridge per rack in the fabric, tunnelling only off the node’s subnet, per-node AS', async () => {
-    const { planBird } = await import('../../src/plan/bird-nodes.js');
+    const { planBird } = await import('../../src/plan/bird/nodes.js');
     const racks = `spec:
   network:
     routing: ipip

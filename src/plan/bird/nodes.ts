@@ -1,10 +1,10 @@
 /** `routing: bgp|ipip`: one BIRD per node, full mesh or route reflectors, Calico's config (plan/bird); IPIP per ipipMode. */
-import type { ClusterState, NodeState } from '../cluster/types.js';
-import { birdSocketPath, labPaths, nodeNetns } from '../topology/names.js';
-import type { BirdPeer } from './bird/types.js';
-import { rackOf } from './machines.js';
-import { renderBirdConfig } from './bird/render.js';
-import { planHash } from './hash.js';
+import type { ClusterState, NodeState } from '../../cluster/types.js';
+import { birdSocketPath, labPaths, nodeNetns } from '../../topology/names.js';
+import type { BirdPeer } from './types.js';
+import { rackOf } from '../machines.js';
+import { renderBirdConfig } from './render.js';
+import { planHash } from '../hash.js';
 
 export interface BirdNodePlan {
   node: string;

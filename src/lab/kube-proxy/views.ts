@@ -1,7 +1,7 @@
 /** kubectl-shaped Services, Endpoints and EndpointSlices of a lab. */
-import { computeEndpoints, type ServiceEndpoints } from '../cluster/endpoints.js';
-import type { ServiceState } from '../cluster/types.js';
-import type { LabRecord } from './state.js';
+import { computeEndpoints, type ServiceEndpoints } from '../../cluster/endpoints.js';
+import type { ServiceState } from '../../cluster/types.js';
+import type { LabRecord } from '../state.js';
 
 /** The endpoints as the lab last programmed them: readiness as the last reconcile (or the supervisor) found it. */
 export function currentEndpoints(r: LabRecord): ServiceEndpoints[] {

@@ -1,8 +1,8 @@
 /** `kemu bgp` and `kemu routes`: what BIRD says and what each node's kernel routes mean. */
-import { bgpSessions, type BgpSession } from '../host/bird.js';
-import { ipJson } from '../host/run.js';
-import { birdSocketPath, caliName, nodeNetns } from '../topology/names.js';
-import type { LabRecord } from './state.js';
+import { bgpSessions, type BgpSession } from '../../host/bird.js';
+import { ipJson } from '../../host/run.js';
+import { birdSocketPath, caliName, nodeNetns } from '../../topology/names.js';
+import type { LabRecord } from '../state.js';
 
 export interface NodeSessions {
   node: string;

@@ -2,14 +2,14 @@
  * `routing: bgp`: keep one BIRD per node running with the planned config (restart it when the config
  * changed or it died), then wait until every BGP session is Established, as Calico's BIRD would.
  */
-import type { ClusterState } from '../cluster/types.js';
-import { planBird } from '../plan/bird-nodes.js';
-import { bgpSessions, startBird } from '../host/bird.js';
-import { startTunnel } from '../host/tunnel.js';
-import { planTunnels } from '../plan/tunnels.js';
-import { isAlive, killRecorded } from '../host/netns.js';
-import { mapLimit } from '../host/run.js';
-import type { LabRecord } from './state.js';
+import type { ClusterState } from '../../cluster/types.js';
+import { planBird } from '../../plan/bird/nodes.js';
+import { bgpSessions, startBird } from '../../host/bird.js';
+import { startTunnel } from '../../host/tunnel.js';
+import { planTunnels } from '../../plan/tunnels.js';
+import { isAlive, killRecorded } from '../../host/netns.js';
+import { mapLimit } from '../../host/run.js';
+import type { LabRecord } from '../state.js';
 
 const ESTABLISHED_WITHIN_MS = 15_000;
 

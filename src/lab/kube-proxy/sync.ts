@@ -4,26 +4,26 @@
  * whose inputs changed (and none when nothing did) — plus the health-check servers, the fabric's routes
  * to LoadBalancer IPs, and UDP conntrack clean-up for endpoints that went away.
  */
-import { computeEndpoints, type ServiceEndpoints } from '../cluster/endpoints.js';
-import type { ClusterState } from '../cluster/types.js';
-import { planHash } from '../plan/hash.js';
-import { renderHookRules, renderProxyRules, staleUdpEndpoints } from '../plan/kube-proxy/render.js';
-import type { ProxyServicePort } from '../plan/kube-proxy/types.js';
-import { planHealthChecks, planNodeProxies, proxyServicePorts, type NodeProxyPlan } from '../plan/proxy.js';
-import { planFabricRoutes } from '../plan/routes.js';
-import { fabricNetns, nodeLogFile, nodeNetns } from '../topology/names.js';
-import { deleteConntrack, restoreTables, saveTables } from '../host/iptables.js';
-import { isAlive, killRecorded } from '../host/netns.js';
-import { syncRoutesIfChanged } from '../host/routes.js';
-import { mapLimit } from '../host/run.js';
-import { SERVER_COMM, startServers } from '../host/sandbox.js';
-import type { LabRecord } from './state.js';
-import { dropUnchangedChains } from '../plan/kube-proxy/unchanged-chains.js';
-import { renderNatOutgoing } from '../plan/nat-outgoing.js';
-import { entryHashes, serviceChainsOnly } from '../plan/kube-proxy/service-entries.js';
-import { activeChainsOf, planServicePort } from '../plan/kube-proxy/service-plan.js';
-import { isServiceChainName } from '../plan/kube-proxy/chain-names.js';
-import { servicePortKey } from '../plan/kube-proxy/types.js';
+import { computeEndpoints, type ServiceEndpoints } from '../../cluster/endpoints.js';
+import type { ClusterState } from '../../cluster/types.js';
+import { planHash } from '../../plan/hash.js';
+import { renderHookRules, renderProxyRules, staleUdpEndpoints } from '../../plan/kube-proxy/render.js';
+import type { ProxyServicePort } from '../../plan/kube-proxy/types.js';
+import { planHealthChecks, planNodeProxies, proxyServicePorts, type NodeProxyPlan } from '../../plan/kube-proxy/nodes.js';
+import { planFabricRoutes } from '../../plan/routes.js';
+import { fabricNetns, nodeLogFile, nodeNetns } from '../../topology/names.js';
+import { deleteConntrack, restoreTables, saveTables } from '../../host/iptables.js';
+import { isAlive, killRecorded } from '../../host/netns.js';
+import { syncRoutesIfChanged } from '../../host/routes.js';
+import { mapLimit } from '../../host/run.js';
+import { SERVER_COMM, startServers } from '../../host/sandbox.js';
+import type { LabRecord } from '../state.js';
+import { dropUnchangedChains } from '../../plan/kube-proxy/unchanged-chains.js';
+import { renderNatOutgoing } from '../../plan/nat-outgoing.js';
+import { entryHashes, serviceChainsOnly } from '../../plan/kube-proxy/service-entries.js';
+import { activeChainsOf, planServicePort } from '../../plan/kube-proxy/service-plan.js';
+import { isServiceChainName } from '../../plan/kube-proxy/chain-names.js';
+import { servicePortKey } from '../../plan/kube-proxy/types.js';
 
 export interface ServiceSyncResult {
   slices: ServiceEndpoints[];

@@ -1,10 +1,10 @@
 /** Services and their endpoints → kube-proxy's view (service ports) and each node's rule set. */
-import type { ServiceEndpoints } from '../cluster/endpoints.js';
-import type { ClusterState } from '../cluster/types.js';
-import { nodeNetns } from '../topology/names.js';
+import type { ServiceEndpoints } from '../../cluster/endpoints.js';
+import type { ClusterState } from '../../cluster/types.js';
+import { nodeNetns } from '../../topology/names.js';
 import { createHash } from 'node:crypto';
-import type { ProxyNode, ProxyServicePort } from './kube-proxy/types.js';
-import { servicePortKey } from './kube-proxy/types.js';
+import type { ProxyNode, ProxyServicePort } from './types.js';
+import { servicePortKey } from './types.js';
 
 export function proxyServicePorts(c: ClusterState, slices: ServiceEndpoints[]): ProxyServicePort[] {
   const sliceOf = new Map(slices.map((e) => [`${e.namespace}/${e.name}`, e]));
