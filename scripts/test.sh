@@ -7,7 +7,7 @@ cd "$root"
 npx tsc --noEmit -p .
 report=$(mktemp)
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
+KEMU_TEST_SWEEP=1 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
 # One plain closing line with the counts, whatever the runner printed above.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

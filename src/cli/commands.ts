@@ -9,6 +9,7 @@ import { up } from '../lab/up.js';
 import type { ChangeResult } from '../lab/apply.js';
 import type { ReconcileResult } from '../lab/reconcile.js';
 import { resolveTarget } from '../lab/views.js';
+import { pendingSummary } from '../lab/pending.js';
 import { bgpView, routesView } from '../lab/bird/views.js';
 import { formatMs, json, outputFormat, table } from './output.js';
 
@@ -38,7 +39,7 @@ export async function upCommand(file: string, opts: { dryRun?: boolean; output?:
 function outcomeLines(r: ReconcileResult): string[] {
   return [
     ...r.restarted.map((c) => `  restarted container ${c}`),
-    ...r.unschedulable.map((u) => `  pod ${u.pod} is Pending: ${u.message}`),
+    ...pendingSummary(r.unschedulable, 'is').map((l) => `  ${l}`),
     ...r.rollouts.map((d) => `  rollout not finished: ${d} (the supervisor carries it on)`),
   ];
 }

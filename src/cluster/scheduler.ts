@@ -107,13 +107,11 @@ function fitErrorMessage(nodeCount: number, reasons: Map<string, number>): strin
   return `0/${nodeCount} nodes are available: ${histogram.join(', ')}.`;
 }
 
-function byCreation(a: StoredPod, b: StoredPod): number {
-  const ta = Date.parse(a.metadata.creationTimestamp);
-  const tb = Date.parse(b.metadata.creationTimestamp);
-  if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
-  const ka = objectKey('Pod', a.metadata);
-  const kb = objectKey('Pod', b.metadata);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** Oldest first, then by key: the scheduling queue's order (times parsed once, not per comparison). */
+function byCreation(pods: StoredPod[]): StoredPod[] {
+  const rows = pods.map((p) => ({ p, t: Date.parse(p.metadata.creationTimestamp), k: objectKey('Pod', p.metadata) }));
+  rows.sort((a, b) => (a.t !== b.t && !Number.isNaN(a.t) && !Number.isNaN(b.t) ? a.t - b.t : a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return rows.map((r) => r.p);
 }
 
 type PodCondition = NonNullable<NonNullable<StoredPod['status']>['conditions']>[number];
@@ -137,7 +135,7 @@ export function schedule(store: Store, nodes: SchedulingNode[], ctx: Pick<Contro
   }
 
   const result: ScheduleResult = { bound: [], unschedulable: [] };
-  const pending = pods.filter((p) => !p.spec?.nodeName && !isTerminating(p)).sort(byCreation);
+  const pending = byCreation(pods.filter((p) => !p.spec?.nodeName && !isTerminating(p)));
   for (const pod of pending) {
     const key = objectKey('Pod', pod.metadata);
     const req = podRequests(pod);

@@ -69,11 +69,52 @@ export function listObjects<K extends StoredKind>(store: Store, kind: K): KindMa
   return Object.values(store.objects[kind]) as KindMap[K][];
 }
 
+/**
+ * Objects by controller uid, per kind: built on first use and kept in step by putObject/removeObject,
+ * so `ownedBy` does not scan every pod (a 10,000-replica Deployment asks thousands of times per sync).
+ * Held beside the store (not in it), so it is never serialized or cloned.
+ */
+const ownerIndexes = new WeakMap<Store, Partial<Record<StoredKind, Map<string, Map<string, StoredObject>>>>>();
+
+function ownerIndex(store: Store, kind: StoredKind): Map<string, Map<string, StoredObject>> {
+  let byKind = ownerIndexes.get(store);
+  if (!byKind) ownerIndexes.set(store, (byKind = {}));
+  let index = byKind[kind];
+  if (!index) {
+    index = new Map();
+    for (const [key, o] of Object.entries(store.objects[kind]) as Array<[string, StoredObject]>) indexAdd(index, key, o);
+    byKind[kind] = index;
+  }
+  return index;
+}
+
+function indexAdd(index: Map<string, Map<string, StoredObject>>, key: string, o: StoredObject): void {
+  const uid = controllerOf(o.metadata)?.uid;
+  if (uid === undefined) return;
+  let owned = index.get(uid);
+  if (!owned) index.set(uid, (owned = new Map()));
+  owned.set(key, o);
+}
+
+function indexRemove(store: Store, kind: StoredKind, key: string): void {
+  const index = ownerIndexes.get(store)?.[kind];
+  const old = store.objects[kind][key] as StoredObject | undefined;
+  const uid = old && controllerOf(old.metadata)?.uid;
+  if (index && uid !== undefined) index.get(uid)?.delete(key);
+}
+
 /** Store `obj` (new or changed) under the next resourceVersion. */
 export function putObject<K extends StoredKind>(store: Store, kind: K, obj: KindMap[K]): KindMap[K] {
   store.resourceVersion++;
   obj.metadata.resourceVersion = String(store.resourceVersion);
-  (store.objects[kind] as Record<string, KindMap[K]>)[objectKey(kind, obj.metadata)] = obj;
+  const key = objectKey(kind, obj.metadata);
+  // Remove-then-add would move an updated object to the end; its place is kept, as in store.objects.
+  const index = ownerIndexes.get(store)?.[kind];
+  const before = store.objects[kind][key] as StoredObject | undefined;
+  const sameOwner = index && before && controllerOf(before.metadata)?.uid === controllerOf(obj.metadata)?.uid;
+  if (index && !sameOwner) indexRemove(store, kind, key);
+  (store.objects[kind] as Record<string, KindMap[K]>)[key] = obj;
+  if (index) indexAdd(index, key, obj);
   return obj;
 }
 
@@ -99,7 +140,7 @@ export function ownerRef(kind: 'Deployment' | 'ReplicaSet', owner: { metadata: S
 
 /** Objects of `kind` whose controller is `owner`. */
 export function ownedBy<K extends StoredKind>(store: Store, kind: K, owner: { metadata: StoredMeta }): KindMap[K][] {
-  return listObjects(store, kind).filter((o) => controllerOf(o.metadata)?.uid === owner.metadata.uid);
+  return [...(ownerIndex(store, kind).get(owner.metadata.uid)?.values() ?? [])] as KindMap[K][];
 }
 
 export const isTerminating = (o: { metadata: StoredMeta }) => o.metadata.deletionTimestamp !== undefined;
@@ -114,6 +155,7 @@ export function markDeleted(store: Store, pod: StoredPod, now: string): void {
 export function removeObject(store: Store, kind: StoredKind, key: string): void {
   if (!store.objects[kind][key]) return;
   store.resourceVersion++;
+  indexRemove(store, kind, key);
   delete store.objects[kind][key];
 }
 

@@ -4,7 +4,7 @@
  * the way may be a symlink or of another type, so a planted link cannot send a root `rm -r` or a write
  * anywhere else. Folders kemu creates are 0700: records and logs are root's alone.
  */
-import { chmod, lstat, mkdir, readlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readlink, rm } from 'node:fs/promises';
 import { RUN_ROOT, STATE_ROOT, labPaths, type LabPaths } from '../topology/names.js';
 
 export class LabPathError extends Error {
@@ -57,4 +57,15 @@ export async function makeLabDir(dir: string): Promise<void> {
     // Folders an older kemu made world-readable are closed too.
     await chmod(cur, 0o700);
   }
+}
+
+/** Remove the log files of pods that are gone (`pod_<ns>_<name>_<container>.log`; names never hold '_'). */
+export async function removePodLogs(lab: string, pods: Array<{ namespace: string; name: string }>): Promise<void> {
+  if (pods.length === 0) return;
+  const { logsDir } = await checkedLabPaths(lab);
+  const prefixes = new Set(pods.map((p) => `pod_${p.namespace}_${p.name}_`));
+  const files = await readdir(logsDir).catch(() => [] as string[]);
+  await Promise.all(
+    files.filter((f) => f.endsWith('.log') && prefixes.has(f.slice(0, f.lastIndexOf('_') + 1))).map((f) => rm(`${logsDir}/${f}`, { force: true })),
+  );
 }

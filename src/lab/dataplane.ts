@@ -13,6 +13,7 @@ import type { Observed } from './observe.js';
 import type { Reporter } from './progress.js';
 import { writeRecord, type LabRecord } from './state.js';
 import { removeNamespaces } from './teardown.js';
+import { removePodLogs } from '../host/lab-dirs.js';
 
 /** How many pod processes start at once: enough to overlap spawns on 2 cores, few enough not to thrash. */
 export const PARALLEL = 8;
@@ -37,10 +38,15 @@ export async function removeStale(diff: LabDiff, record: LabRecord, observed: Ob
   const nodePrefix = `${labPrefix(record.lab)}node.`;
   for (const m of diff.removeMachines) if (record.proxy && m.netns.startsWith(nodePrefix)) delete record.proxy[m.netns.slice(nodePrefix.length)];
   const removedPods = new Set(diff.removePods.map((p) => p.netns));
+  const wanted = new Set(record.cluster.pods.map((p) => `${p.namespace}/${p.name}`));
+  const gone: Array<{ namespace: string; name: string }> = [];
   for (const key of Object.keys(record.pods)) {
     const [ns, name] = key.split('/') as [string, string];
-    if (removedPods.has(podNetns(record.lab, ns, name)) || !record.cluster.pods.some((p) => `${p.namespace}/${p.name}` === key)) delete record.pods[key];
+    if (!wanted.has(key)) gone.push({ namespace: ns, name });
+    if (removedPods.has(podNetns(record.lab, ns, name)) || !wanted.has(key)) delete record.pods[key];
   }
+  // A pod that is no longer wanted takes its logs with it; a rebuilt one keeps them.
+  await removePodLogs(record.lab, gone);
 }
 
 export async function createMachines(plan: LabPlan, diff: LabDiff, reporter: Reporter): Promise<void> {

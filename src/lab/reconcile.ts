@@ -25,11 +25,13 @@ import { observeLab, podHealth, type PodHealth } from './observe.js';
 import { writePodStatuses } from './pod-status.js';
 import type { PhaseTimer, Reporter } from './progress.js';
 import { readyPods } from './readiness.js';
+import { pendingSummary } from './pending.js';
 import { syncBird } from './bird/sync.js';
 import { syncServices, type ServiceSyncResult } from './kube-proxy/sync.js';
 import { writeRecord, type LabRecord } from './state.js';
 import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
+import { removePodLogs } from '../host/lab-dirs.js';
 
 /** A terminating pod keeps serving its open connections this long after it left every node's endpoints. */
 const DRAIN_MS = 300;
@@ -139,7 +141,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   const isReady = (key: string) => record.pods[key]?.ready === true;
   const now = new Date().toISOString();
   const scheduling = runControlPlane(store, record.spec, { now, suffix: randomSuffix, isReady });
-  for (const u of scheduling.unschedulable) if (first) reporter.detail(`pod ${u.pod} stays Pending: ${u.message}`);
+  if (first) for (const line of pendingSummary(scheduling.unschedulable)) reporter.detail(line);
   const cluster = buildCluster(record.spec, store, record.cluster, opts.origins);
   const planned = planLab(cluster);
   timer.start('observe');
@@ -274,6 +276,7 @@ async function finishTerminating(plan: LabPlan, cluster: ClusterState, record: L
     delete record.pods[key];
     removeObject(store, 'Pod', key);
   }
+  await removePodLogs(record.lab, leaving.map((p) => ({ namespace: p.metadata.namespace ?? 'default', name: p.metadata.name })));
   record.cluster = { ...cluster, pods: cluster.pods.filter((p) => !keys.has(`${p.namespace}/${p.name}`)) };
   return keys.size;
 }

@@ -9,8 +9,12 @@ async function testLabs(): Promise<string[]> {
   return [...new Set([...netns.map((n) => n.slice(5, n.indexOf('.'))), ...state])];
 }
 
-/** KEMU_TEST_NO_SWEEP=1: leave other test labs alone (when several checkouts run tests on one machine). */
-const sweep = process.env.KEMU_TEST_NO_SWEEP !== '1';
+/**
+ * The sweep (remove every `kt-` lab first, fail if one is left at the end) runs for the whole suite:
+ * scripts/test.sh sets KEMU_TEST_SWEEP=1, as does CI. A single test file run by hand leaves other labs
+ * alone (several checkouts may run tests on one machine); KEMU_TEST_NO_SWEEP=1 always turns it off.
+ */
+const sweep = process.env.KEMU_TEST_NO_SWEEP !== '1' && (process.env.KEMU_TEST_SWEEP === '1' || process.env.CI === 'true');
 
 export async function setup(): Promise<void> {
   if (!sweep) return;
