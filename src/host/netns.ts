@@ -108,3 +108,10 @@ export async function killAndWait(pids: number[], timeoutMs = 5000): Promise<voi
   }
   if (left.length) throw new Error(`processes ${left.join(', ')} did not exit after SIGKILL`);
 }
+
+/** SIGKILL every process carrying all of `marks` (a program's workers outlive its killed master) and wait until they are gone. */
+export async function killMarked(marks: Record<string, string>): Promise<void> {
+  const wanted = Object.entries(marks);
+  const pids = (await scanProcesses()).filter((p) => p.pid !== process.pid && wanted.every(([k, v]) => p.marks[k] === v)).map((p) => p.pid);
+  await killAndWait(pids);
+}
