@@ -5,7 +5,7 @@
  */
 import type { LabPlan, PodPlan } from '../plan/types.js';
 import { fabricNetns, labPrefix, podLogFile, podNetns } from '../topology/names.js';
-import { killMarked, killRecorded } from '../host/netns.js';
+import { killInNetns, killRecorded } from '../host/netns.js';
 import { programRunner } from './programs.js';
 import { ipBatch, mapLimit, setSysctls } from '../host/run.js';
 import { serverPortArgs, startHolders, startServers } from '../host/sandbox.js';
@@ -93,7 +93,9 @@ export async function startContainers(lab: string, list: Array<{ pod: PodPlan; c
   await Promise.all(
     list.map(({ pod, container }) => {
       const marks = { KEMU_LAB: lab, KEMU_POD: pod.key, KEMU_CONTAINER: container };
-      if (planOf(pod, container).program) return killMarked(marks);
+      // A program's every process (nginx's workers outlive a killed master).
+      const program = planOf(pod, container).program;
+      if (program) return killInNetns(pod.netns, programRunner(program).comm);
       const pid = record.pods[pod.key]?.containers[container]?.pid;
       return pid ? killRecorded([pid], marks) : undefined;
     }),

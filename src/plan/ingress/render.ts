@@ -142,7 +142,8 @@ export function renderNginxConf(model: IngressModel, paths: NginxPaths): string 
 
 function renderServer(s: ServerModel, paths: NginxPaths, nonEmpty: Set<string>): string[] {
   const catchAll = s.host === CATCH_ALL;
-  const name = catchAll ? '_' : s.host.startsWith('*.') ? q(`~^(?<subdomain>[\\w-]+)\\.${s.host.slice(2).split('.').join('\\.')}$`) : q(s.host);
+  // A wildcard matches one label (buildServerName), where nginx's own `*.` would match several.
+  const name = catchAll ? '_' : s.host.startsWith('*.') ? qp(`~^(?<subdomain>[\\w-]+)\\.${s.host.slice(2).split('.').join('\\.')}$`) : qp(s.host);
   const listen = catchAll ? ' default_server backlog=4096' : '';
   // certificate_configured_for_current_request: a rule host whose Ingress has tls (the catch-all never).
   const tls = !catchAll && s.certificate !== undefined;
