@@ -63,8 +63,8 @@ export interface LabRecord {
   bird?: Record<string, { pid: number; hash: string }>;
   /** the service ports of the last sync (for UDP conntrack clean-up) */
   proxyPorts?: ProxyServicePort[];
-  /** the ingress controller pods whose nginx the last sync configured (lab/ingress) */
-  ingress?: { controllers: string[] };
+  /** the ingress controller pods (lab/ingress), and the hash of what each one's nginx has loaded */
+  ingress?: { controllers: string[]; loaded: Record<string, string> };
   /** the lab's supervisor process (container restarts, readiness probes, rollouts) */
   supervisor?: { pid: number };
   updatedAt: string;

@@ -14,6 +14,7 @@ import { buildIngressModel } from '../../plan/ingress/model.js';
 import { renderNginxConf, type NginxPaths } from '../../plan/ingress/render.js';
 import type { IngressModel } from '../../plan/ingress/types.js';
 import { ingressPodDir, labPaths, podLogFile } from '../../topology/names.js';
+import { planHash } from '../../plan/hash.js';
 import type { LabRecord } from '../state.js';
 
 export interface PodFiles extends NginxPaths {
@@ -63,7 +64,8 @@ export async function prepareFiles(lab: string, model: IngressModel, files: PodF
 }
 
 export const render = (model: IngressModel, files: PodFiles) => renderNginxConf(model, files);
-export const currentConf = (files: PodFiles) => readFile(files.conf, 'utf8').catch(() => '');
+/** What nginx must have loaded: the config and the certificates it names (a renewed Secret reloads too). */
+export const loadedHash = (model: IngressModel, text: string) => planHash({ text, certificates: model.certificates });
 export { writeAtomic };
 
 /** Remove the folders of controller pods that are gone. */

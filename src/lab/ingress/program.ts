@@ -5,7 +5,7 @@
  */
 import { NGINX_COMM, nginxArgv } from '../../host/nginx.js';
 import type { ProgramRunner } from '../programs.js';
-import { modelOf, podFiles, prepareFiles, render, writeAtomic } from './files.js';
+import { loadedHash, modelOf, podFiles, prepareFiles, render, writeAtomic } from './files.js';
 
 export const ingressNginx: ProgramRunner = {
   comm: NGINX_COMM,
@@ -13,7 +13,11 @@ export const ingressNginx: ProgramRunner = {
     const files = podFiles(lab, pod.namespace, pod.name, container.name);
     const model = modelOf(record, record.cluster);
     await prepareFiles(lab, model, files);
-    await writeAtomic(files.conf, render(model, files));
+    const text = render(model, files);
+    await writeAtomic(files.conf, text);
+    // What this nginx will load; the sync reloads only when that differs (a file written but not loaded counts as not loaded).
+    record.ingress ??= { controllers: [], loaded: {} };
+    record.ingress.loaded[pod.key] = loadedHash(model, text);
     return { argv: nginxArgv(files.conf, files.dir), readyFile: files.pidFile };
   },
 };

@@ -17,7 +17,7 @@ import { servedIngresses } from '../../plan/ingress/classes.js';
 import type { LabPlan } from '../../plan/types.js';
 import type { Reporter } from '../progress.js';
 import type { LabRecord } from '../state.js';
-import { currentConf, modelOf, podFiles, prepareFiles, removeStalePodDirs, render, writeAtomic } from './files.js';
+import { loadedHash, modelOf, podFiles, prepareFiles, removeStalePodDirs, render, writeAtomic } from './files.js';
 import { rename, rm } from 'node:fs/promises';
 
 export const CONTROLLER_NAMESPACE = 'ingress-nginx';
@@ -35,13 +35,16 @@ export async function syncIngress(plan: LabPlan, cluster: ClusterState, store: S
   if (controllers.length === 0 && !record.ingress) return result;
   await removeStalePodDirs(record.lab, new Set(controllers.map((c) => `${c.pod.namespace}_${c.pod.name}`)));
   const model = modelOf(record, cluster, slices);
+  record.ingress ??= { controllers: [], loaded: {} };
+  const loaded = record.ingress.loaded;
   await mapLimit(controllers, 4, async ({ pod, container }) => {
     const rt = record.pods[pod.key];
     const master = rt?.containers[container];
     if (!rt || !master || master.diedAt || pod.terminating || !(await isAlive(master.pid, NGINX_COMM))) return;
     const files = podFiles(record.lab, pod.namespace, pod.name, container);
     const text = render(model, files);
-    if ((await currentConf(files)) === text) return;
+    const hash = loadedHash(model, text);
+    if (loaded[pod.key] === hash) return;
     await prepareFiles(record.lab, model, files);
     const next = `${files.conf}.next`;
     await writeAtomic(next, text);
@@ -54,9 +57,11 @@ export async function syncIngress(plan: LabPlan, cluster: ClusterState, store: S
     }
     await rename(next, files.conf);
     result.reloaded.push({ pod: pod.key, ms: (await reloadNginx(master.pid)).ms });
+    loaded[pod.key] = hash;
   });
   if (result.reloaded.length) reporter.detail(`ingress: nginx reloaded in ${result.reloaded.map((r) => `${r.pod} (${r.ms} ms)`).join(', ')}`);
-  record.ingress = { controllers: controllers.map((c) => c.pod.key) };
+  const keep = new Set(controllers.map((c) => c.pod.key));
+  record.ingress = { controllers: [...keep], loaded: Object.fromEntries(Object.entries(loaded).filter(([k]) => keep.has(k))) };
   writeIngressStatus(store, cluster, record);
   return result;
 }
