@@ -298,6 +298,13 @@ static void handle(struct conn *c, size_t hl)
 	} else if (path_is(&r, "/header")) {
 		v = get_param(&r, "key") > 0 ? get_header(&r, scratch) : NULL;
 		TEXT(c, &r, 200, v ? v : "");
+	} else if (path_is(&r, "/headers")) {
+		/* The request line and every header as received (proxies' X-Forwarded-*, rewritten paths). */
+		size_t o = (size_t)snprintf(scratch, sizeof scratch, "%s %s %s\n", r.method, r.target, sp2 + 1);
+		for (char *p = r.hdrs; p < r.end && o < sizeof scratch; p += strlen(p) + 1)
+			if (*p)
+				o += (size_t)snprintf(scratch + o, sizeof scratch - o, "%s\n", p);
+		respond(c, &r, 200, scratch, o < sizeof scratch ? o : sizeof scratch - 1, 0);
 	} else if (path_is(&r, "/exit")) {
 		n = 0;
 		if (get_param(&r, "code") >= 0 && parse_num(scratch, 0, 255, &n) < 0)

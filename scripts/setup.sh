@@ -14,7 +14,7 @@ fi
 
 # Debian packages: the kernel tools kemu drives, the pod holder, the C toolchain for the pod server,
 # and the clients the demo and tests use.
-packages=(iproute2 iptables conntrack catatonit bird2 util-linux procps curl iputils-ping socat iperf3 tcpdump python3 build-essential ca-certificates)
+packages=(iproute2 iptables conntrack catatonit bird2 nginx openssl util-linux procps curl iputils-ping socat iperf3 tcpdump wrk python3 build-essential ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -22,11 +22,23 @@ done
 if ((${#missing[@]})); then
 	say "installing Debian packages: ${missing[*]}"
 	apt-get update -qq
+	# Packages with a service (nginx, bird2) must not start it in the host's namespace while installing.
+	guard=""
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		guard=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod +x "$guard"
+	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	if [[ -n $guard ]]; then rm -f "$guard"; fi
 fi
-# kemu runs BIRD inside node namespaces only; the package's own service would run in the host's.
-if command -v systemctl >/dev/null && systemctl is-enabled bird >/dev/null 2>&1; then
-	systemctl disable --now bird >/dev/null 2>&1 || true
+# kemu runs BIRD and nginx inside lab namespaces only; the packages' own services would run in the host's.
+for svc in bird nginx; do
+	if command -v systemctl >/dev/null && systemctl is-enabled "$svc" >/dev/null 2>&1; then
+		systemctl disable --now "$svc" >/dev/null 2>&1 || true
+	fi
+done
+if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/nginx ]] && ! command -v systemctl >/dev/null; then
+	update-rc.d nginx disable >/dev/null 2>&1 || true
 fi
 
 # Node.js >= 20 (Debian 12 and Ubuntu 22.04/24.04 ship older ones; NodeSource carries 20).

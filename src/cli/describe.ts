@@ -6,6 +6,7 @@ import { kindOf } from '../lab/apply.js';
 import { currentEndpoints, portsColumn } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
 import { podViews } from '../lab/views.js';
+import { describeIngressLines } from '../lab/ingress/views.js';
 import { formatCpu, formatMemory } from '../util/quantity.js';
 
 type Lines = Array<[string, string | number | undefined] | string>;
@@ -38,7 +39,7 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
   const w = kindWord.toLowerCase();
   if (['node', 'nodes', 'no'].includes(w)) return describeNode(record, name);
   const kind = kindOf(w);
-  if (!kind) throw new Error(`cannot describe '${kindWord}'; use node, pod, deployment, replicaset, service or namespace`);
+  if (!kind) throw new Error(`cannot describe '${kindWord}'; use node, pod, deployment, replicaset, service, namespace, ingress, ingressclass or secret`);
   const key = objectKey(kind, { name, namespace });
   const obj = getObject(record.store, kind, key);
   if (!obj) throw new Error(`${kind} "${key}" not found in lab ${record.lab}`);
@@ -64,7 +65,7 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
           const planned = record.cluster.pods.find((p) => p.namespace === namespace && p.name === name)?.containers.find((x) => x.name === c.name);
           return [
             `  ${c.name}:`,
-            `    Image:          ${c.image ?? ''} (ignored: kemu's default server runs instead)`,
+            `    Image:          ${c.image ?? ''} (${planned?.program ? `runs as the real program: ${planned.program}` : "ignored: kemu's default server runs instead"})`,
             `    Listens on:     ${planned ? [...planned.tcpPorts.map((p) => `${p}/TCP`), ...planned.udpPorts.map((p) => `${p}/UDP`)].join(', ') || '<none>' : '<not started>'}`,
             `    State:          ${cs?.state?.running ? 'Running' : cs?.state?.waiting ? `Waiting (${cs.state.waiting.reason})` : 'Waiting'}${rt ? `, pid ${rt.pid}` : ''}`,
             `    Ready:          ${cs?.ready ? 'True' : 'False'}`,
@@ -123,6 +124,16 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
       return render([...metaLines(obj.metadata, false), ['Status', 'Active'], ['Pods', listObjects(record.store, 'Pod').filter((p) => p.metadata.namespace === name).length]]);
     case 'Endpoints':
       return render([...metaLines(obj.metadata), ['Subsets', JSON.stringify((obj as { subsets?: unknown }).subsets ?? [])]]);
+    case 'Ingress':
+      return render([...metaLines(obj.metadata), ...describeIngressLines(record, obj as typeof record.store.objects.Ingress[string])]);
+    case 'IngressClass': {
+      const c = obj as typeof record.store.objects.IngressClass[string];
+      return render([...metaLines(c.metadata, false), ['Controller', c.spec?.controller], ['Parameters', c.spec?.parameters ? `${c.spec.parameters.kind}/${c.spec.parameters.name}` : undefined]]);
+    }
+    case 'Secret': {
+      const sec = obj as typeof record.store.objects.Secret[string];
+      return render([...metaLines(sec.metadata), ['Type', sec.type], 'Data', ...Object.entries(sec.data ?? {}).map(([k, v]) => `  ${k}:  ${Buffer.from(v, 'base64').length} bytes`)]);
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import { kindOf } from '../lab/apply.js';
 import { currentEndpoints, endpointSliceObject, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
 import { asList, nodeObjects, podViews } from '../lab/views.js';
+import { ingressClassRows, ingressRows, secretRows } from '../lab/ingress/views.js';
 import { json, table } from './output.js';
 
 export const GET_FORMATS = ['wide', 'json', 'yaml'] as const;
@@ -33,7 +34,7 @@ interface Listing {
 
 const selectorText = (m: Record<string, string> | undefined) => (m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : undefined);
 
-export const GET_KINDS = 'nodes, pods, services, endpoints, endpointslices, deployments, replicasets, namespaces';
+export const GET_KINDS = 'nodes, pods, services, endpoints, endpointslices, deployments, replicasets, namespaces, ingresses, ingressclasses, secrets';
 
 async function listing(record: LabRecord, kindWord: string): Promise<Listing> {
   const w = kindWord.toLowerCase();
@@ -123,6 +124,12 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
         rows: names.map((n) => ({ name: n, object: record.store.objects.Namespace[n] ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n }, status: { phase: 'Active' } }, cells: [n, 'Active'], wide: [] })),
       };
     }
+    case 'Ingress':
+      return ingressRows(record);
+    case 'IngressClass':
+      return ingressClassRows(record);
+    case 'Secret':
+      return secretRows(record);
     case 'Endpoints':
       throw new Error('unreachable');
   }

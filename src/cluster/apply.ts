@@ -8,6 +8,7 @@ import type { InputProblem } from '../topology/errors.js';
 import type { Manifest } from '../topology/manifests.js';
 import { planHash } from '../plan/hash.js';
 import { applyDefaults } from './defaults.js';
+import { admitIngress, checkDefaultClass } from './ingress-admission.js';
 import { stableJson } from '../util/stable-json.js';
 import {
   APPLIED_ANNOTATION,
@@ -52,13 +53,13 @@ export function checkBatch(store: Store, manifests: Manifest[]): InputProblem[] 
     if (other) problems.push({ path: `${m.origin}.metadata.name`, message: `duplicate ${m.kind.toLowerCase()} name '${key.slice(m.kind.length + 1)}' (also in ${other})` });
     seen.set(key, m.origin);
   }
-  return [...problems, ...missingNamespaces(store, manifests)];
+  return [...problems, ...missingNamespaces(store, manifests), ...checkDefaultClass(store, manifests)];
 }
 
 function missingNamespaces(store: Store, manifests: Manifest[]): InputProblem[] {
   const creating = new Set(manifests.filter((m) => m.kind === 'Namespace').map((m) => m.object.metadata!.name!));
   return manifests.flatMap((m) => {
-    if (m.kind === 'Namespace') return [];
+    if (!isNamespaced(m.kind as StoredKind)) return [];
     const ns = m.object.metadata?.namespace ?? 'default';
     if (BUILTIN_NAMESPACES.includes(ns) || creating.has(ns) || getObject(store, 'Namespace', ns)) return [];
     return [{ path: `${m.origin}.metadata.namespace`, message: `namespace '${ns}' not found; create it first (kind: Namespace) or put it in the same apply` }];
@@ -68,15 +69,17 @@ function missingNamespaces(store: Store, manifests: Manifest[]): InputProblem[] 
 /** Namespaces the topology's workloads use, as objects the topology owns (its manifests need not declare them). */
 export function implicitNamespaces(manifests: Manifest[]): Manifest[] {
   const declared = new Set(manifests.filter((m) => m.kind === 'Namespace').map((m) => m.object.metadata!.name!));
-  const used = [...new Set(manifests.filter((m) => m.kind !== 'Namespace').map((m) => m.object.metadata?.namespace ?? 'default'))];
+  const used = [...new Set(manifests.filter((m) => isNamespaced(m.kind as StoredKind)).map((m) => m.object.metadata?.namespace ?? 'default'))];
   return used
     .filter((ns) => !BUILTIN_NAMESPACES.includes(ns) && !declared.has(ns))
     .map((ns) => ({ kind: 'Namespace', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, origin: `namespace ${ns}` }) as Manifest);
 }
 
 export function applyManifests(store: Store, manifests: Manifest[], by: Applier, now: string): ApplyResult[] {
-  // Namespaces first, so the objects in them find them, whatever the order in the file.
-  const ordered = [...manifests].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
+  // Namespaces first, so the objects in them find them, whatever the order in the file; IngressClasses
+  // before Ingresses, so a default class applied with them is there when they are admitted.
+  const rank = (m: Manifest) => (m.kind === 'Namespace' ? 0 : m.kind === 'IngressClass' ? 1 : 2);
+  const ordered = [...manifests].sort((a, b) => rank(a) - rank(b));
   return ordered.map((m) => applyOne(store, m, by, now));
 }
 
@@ -91,6 +94,7 @@ function applyOne(store: Store, m: Manifest, by: Applier, now: string): ApplyRes
   if (existing?.metadata.annotations?.[APPLIED_ANNOTATION] === hash && existing.metadata.annotations[SOURCE_ANNOTATION] === by) return { kind, key, action: 'unchanged' };
   const { metadata: _meta, ...body } = config;
   applyDefaults(kind, body);
+  if (kind === 'Ingress') admitIngress(store, body as never, meta, existing as never);
   if (!existing) {
     const obj = { ...body, metadata: { ...newMeta({ ...meta, annotations }, now, isNamespaced(kind)), generation: 1 } } as StoredObject;
     putObject(store, kind, obj as never);

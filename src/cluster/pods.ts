@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { ContainerState } from './types.js';
 import { stableJson } from '../util/stable-json.js';
+import { programOf } from './programs.js';
 import { controllerOf, getObject, isTerminating, type Json, type Store, type StoredPod } from './store.js';
 
 /** A pod bound to a node, before it is addressed. */
@@ -75,7 +76,8 @@ function containersOf(containers: V1Container[]): ContainerState[] {
       taken.add(DEFAULT_SERVER_PORT);
     }
     const readinessProbe = probeOf(c, ports);
-    return { name: c.name, image: c.image ?? '', tcpPorts, udpPorts, declaredPorts: ports, ...(readinessProbe ? { readinessProbe } : {}) };
+    const program = programOf(c.image ?? '');
+    return { name: c.name, image: c.image ?? '', tcpPorts, udpPorts, declaredPorts: ports, ...(program ? { program } : {}), ...(readinessProbe ? { readinessProbe } : {}) };
   });
 }
 

@@ -9,7 +9,7 @@
  * cascade, as the garbage collector does for owner references).
  */
 import { randomUUID } from 'node:crypto';
-import type { V1Deployment, V1Endpoints, V1Namespace, V1ObjectMeta, V1OwnerReference, V1Pod, V1ReplicaSet, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Endpoints, V1Ingress, V1IngressClass, V1Namespace, V1ObjectMeta, V1OwnerReference, V1Pod, V1ReplicaSet, V1Secret, V1Service } from '@kubernetes/client-node';
 
 /** The JSON form of a client-node type: timestamps are RFC 3339 strings, as on the wire. */
 export type Json<T> = T extends Date ? string : T extends Array<infer U> ? Array<Json<U>> : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
@@ -23,6 +23,10 @@ export type StoredDeployment = Stored<V1Deployment>;
 export type StoredReplicaSet = Stored<V1ReplicaSet>;
 export type StoredService = Stored<V1Service>;
 export type StoredEndpoints = Stored<V1Endpoints>;
+export type StoredIngress = Stored<V1Ingress>;
+export type StoredIngressClass = Stored<V1IngressClass>;
+/** Only `kubernetes.io/tls` Secrets (for Ingress TLS); the record holding them is root-only. */
+export type StoredSecret = Stored<V1Secret>;
 
 export interface KindMap {
   Namespace: StoredNamespace;
@@ -31,11 +35,14 @@ export interface KindMap {
   ReplicaSet: StoredReplicaSet;
   Service: StoredService;
   Endpoints: StoredEndpoints;
+  Ingress: StoredIngress;
+  IngressClass: StoredIngressClass;
+  Secret: StoredSecret;
 }
 export type StoredKind = keyof KindMap;
 export type StoredObject = KindMap[StoredKind];
 
-export const STORED_KINDS: StoredKind[] = ['Namespace', 'Deployment', 'ReplicaSet', 'Pod', 'Service', 'Endpoints'];
+export const STORED_KINDS: StoredKind[] = ['Namespace', 'Deployment', 'ReplicaSet', 'Pod', 'Service', 'Endpoints', 'IngressClass', 'Secret', 'Ingress'];
 /** Namespaces that exist in every cluster. */
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -51,22 +58,23 @@ export interface Store {
 }
 
 export function emptyStore(): Store {
-  return { resourceVersion: 0, objects: { Namespace: {}, Pod: {}, Deployment: {}, ReplicaSet: {}, Service: {}, Endpoints: {} } };
+  return { resourceVersion: 0, objects: { Namespace: {}, Pod: {}, Deployment: {}, ReplicaSet: {}, Service: {}, Endpoints: {}, Ingress: {}, IngressClass: {}, Secret: {} } };
 }
 
-export const isNamespaced = (kind: StoredKind) => kind !== 'Namespace';
+export const isNamespaced = (kind: StoredKind) => kind !== 'Namespace' && kind !== 'IngressClass';
 
-/** `namespace/name` for namespaced kinds, `name` for namespaces. */
+/** `namespace/name` for namespaced kinds, `name` for cluster-scoped ones (namespaces, ingress classes). */
 export function objectKey(kind: StoredKind, meta: { name?: string; namespace?: string }): string {
   return isNamespaced(kind) ? `${meta.namespace ?? 'default'}/${meta.name}` : meta.name!;
 }
 
 export function getObject<K extends StoredKind>(store: Store, kind: K, key: string): KindMap[K] | undefined {
-  return store.objects[kind][key] as KindMap[K] | undefined;
+  return store.objects[kind]?.[key] as KindMap[K] | undefined;
 }
 
 export function listObjects<K extends StoredKind>(store: Store, kind: K): KindMap[K][] {
-  return Object.values(store.objects[kind]) as KindMap[K][];
+  // A record from before a kind was stored has no table for it.
+  return Object.values(store.objects[kind] ?? {}) as KindMap[K][];
 }
 
 /**
@@ -82,7 +90,7 @@ function ownerIndex(store: Store, kind: StoredKind): Map<string, Map<string, Sto
   let index = byKind[kind];
   if (!index) {
     index = new Map();
-    for (const [key, o] of Object.entries(store.objects[kind]) as Array<[string, StoredObject]>) indexAdd(index, key, o);
+    for (const [key, o] of Object.entries(store.objects[kind] ?? {}) as Array<[string, StoredObject]>) indexAdd(index, key, o);
     byKind[kind] = index;
   }
   return index;
@@ -98,7 +106,7 @@ function indexAdd(index: Map<string, Map<string, StoredObject>>, key: string, o:
 
 function indexRemove(store: Store, kind: StoredKind, key: string): void {
   const index = ownerIndexes.get(store)?.[kind];
-  const old = store.objects[kind][key] as StoredObject | undefined;
+  const old = store.objects[kind]?.[key] as StoredObject | undefined;
   const uid = old && controllerOf(old.metadata)?.uid;
   if (index && uid !== undefined) index.get(uid)?.delete(key);
 }
@@ -110,6 +118,7 @@ export function putObject<K extends StoredKind>(store: Store, kind: K, obj: Kind
   const key = objectKey(kind, obj.metadata);
   // Remove-then-add would move an updated object to the end; its place is kept, as in store.objects.
   const index = ownerIndexes.get(store)?.[kind];
+  store.objects[kind] ??= {};
   const before = store.objects[kind][key] as StoredObject | undefined;
   const sameOwner = index && before && controllerOf(before.metadata)?.uid === controllerOf(obj.metadata)?.uid;
   if (index && !sameOwner) indexRemove(store, kind, key);
@@ -153,7 +162,7 @@ export function markDeleted(store: Store, pod: StoredPod, now: string): void {
 
 /** Remove an object for good (pods: once terminated), with no cascade. */
 export function removeObject(store: Store, kind: StoredKind, key: string): void {
-  if (!store.objects[kind][key]) return;
+  if (!store.objects[kind]?.[key]) return;
   store.resourceVersion++;
   indexRemove(store, kind, key);
   delete store.objects[kind][key];
@@ -164,7 +173,7 @@ export function removeObject(store: Store, kind: StoredKind, key: string): void 
  * dependents (a Deployment's ReplicaSets, a ReplicaSet's pods, everything in a Namespace).
  */
 export function deleteObject(store: Store, kind: StoredKind, key: string, now: string): void {
-  const obj = store.objects[kind][key] as StoredObject | undefined;
+  const obj = store.objects[kind]?.[key] as StoredObject | undefined;
   if (!obj) return;
   if (kind === 'Pod') return markDeleted(store, obj as StoredPod, now);
   if (kind === 'Namespace') {

@@ -9,6 +9,8 @@ export interface ContainerState {
   udpPorts: number[];
   /** Declared ports, as the manifest gave them (for `get pods -o json`). */
   declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' }>;
+  /** A real program that runs instead of the default server, chosen by the image (cluster/programs.ts). */
+  program?: string;
   /** The readiness probe, ports resolved; without one a container is ready while it runs. */
   readinessProbe?: ({ kind: 'httpGet'; port: number; path: string } | { kind: 'tcpSocket'; port: number }) & { periodSeconds: number; failureThreshold: number };
 }

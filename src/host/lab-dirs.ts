@@ -35,7 +35,7 @@ async function checkEntry(path: string, want: Want): Promise<boolean> {
 /** The lab's paths, after checking that whatever of them exists is a real folder or file. */
 export async function checkedLabPaths(lab: string): Promise<LabPaths> {
   const p = labPaths(lab);
-  for (const dir of [STATE_ROOT, RUN_ROOT, p.stateDir, p.runDir, p.logsDir, p.birdDir, p.tmpDir]) await checkEntry(dir, 'dir');
+  for (const dir of [STATE_ROOT, RUN_ROOT, p.stateDir, p.runDir, p.logsDir, p.birdDir, p.ingressDir, p.tmpDir]) await checkEntry(dir, 'dir');
   for (const file of [p.stateFile, p.stateBackup, p.lockFile]) await checkEntry(file, 'file');
   return p;
 }

@@ -108,3 +108,16 @@ export async function killAndWait(pids: number[], timeoutMs = 5000): Promise<voi
   }
   if (left.length) throw new Error(`processes ${left.join(', ')} did not exit after SIGKILL`);
 }
+
+/**
+ * SIGKILL every process named `comm` inside the named network namespace (a pod's), and wait until they
+ * are gone. For programs that overwrite their environment with their process title (nginx does, so its
+ * KEMU_* marks cannot be read back): being inside the lab's namespace is what makes them kemu's.
+ */
+export async function killInNetns(netns: string, comm: string): Promise<void> {
+  const inode = await netnsInode(netns);
+  if (inode === undefined) return;
+  const inside = (await scanProcesses()).filter((p) => p.netInode === inode && p.pid !== process.pid);
+  const named = await Promise.all(inside.map(async (p) => (await readFile(`/proc/${p.pid}/comm`, 'latin1').catch(() => '')).trim() === comm));
+  await killAndWait(inside.filter((_, i) => named[i]).map((p) => p.pid));
+}

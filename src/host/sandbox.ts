@@ -51,6 +51,11 @@ export interface ServerSpec {
   args: string[];
   /** A node-level helper instead of the default server (entered with `enter.netns`). */
   bin?: string;
+  /**
+   * A container program instead of the default server (with `enter.holderPid`): `argv` is exec'd in
+   * the holder's net/UTS/IPC namespaces by nsenter; it serves once `readyFile` exists (e.g. its pid file).
+   */
+  program?: { argv: string[]; readyFile: string };
   log: string;
 }
 
@@ -81,6 +86,7 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
 export async function startServers(lab: string, servers: ServerSpec[]): Promise<Map<string, number>> {
   for (const dir of new Set(servers.map((c) => dirname(c.log)))) await makeLabDir(dir);
   const lines = servers.map((c, i) => {
+    if (c.program && 'holderPid' in c.enter) return programLine(c as ServerSpec & { program: NonNullable<ServerSpec['program']>; enter: { holderPid: number } }, i);
     // nsenter enters no pid namespace, so it execs the server in place: $! is the server's pid either way.
     const start = 'holderPid' in c.enter ? `${shellQuote(NETEXEC_BIN)} --join ${c.enter.holderPid}` : `nsenter --net=${shellQuote(`${NETNS_DIR}/${c.enter.netns}`)} -- ${shellQuote(c.bin ?? NETEXEC_BIN)}`;
     return `KEMU_POD=${shellQuote(c.key)} KEMU_CONTAINER=${shellQuote(c.container)} KEMU_READY_TAG=${i} ${start} ${c.args.map(shellQuote).join(' ')} 2>>${shellQuote(c.log)} & echo "$! started ${i}"`;
@@ -88,6 +94,20 @@ export async function startServers(lab: string, servers: ServerSpec[]): Promise<
   const pids = await launch(lab, lines, 'server', true);
   return new Map(servers.map((c, i) => [`${c.key}/${c.container}`, pids.get(i)!]));
 }
+
+/**
+ * A container program: nsenter execs it in place ($! is its pid); a background loop reports `ready`
+ * once its ready file appears (it binds its sockets before it writes it), or nothing if it dies first.
+ */
+function programLine(c: ServerSpec & { program: { argv: string[]; readyFile: string }; enter: { holderPid: number } }, i: number): string {
+  const ready = shellQuote(c.program.readyFile);
+  const start = `nsenter --target ${c.enter.holderPid} --net --uts --ipc -- ${c.program.argv.map(shellQuote).join(' ')}`;
+  const wait = `n=0; while [ ! -s ${ready} ] && kill -0 $p 2>/dev/null && [ $n -lt ${PROGRAM_READY_MS / 10} ]; do sleep 0.01; n=$((n+1)); done; [ -s ${ready} ] && kill -0 $p 2>/dev/null && echo "ready ${i}"`;
+  return `rm -f ${ready}; KEMU_POD=${shellQuote(c.key)} KEMU_CONTAINER=${shellQuote(c.container)} ${start} </dev/null >/dev/null 2>>${shellQuote(c.log)} & p=$!; echo "$p started ${i}"; ( ${wait} ) &`;
+}
+
+/** How long a container program may take to start serving. */
+const PROGRAM_READY_MS = 10_000;
 
 /**
  * Run `lines` in LAUNCHERS shells and collect `<pid> ok <tag>` (or `ready <tag>` from servers after a

@@ -100,7 +100,7 @@ export async function deleteFiles(lab: string, manifests: Manifest[], reporter: 
 
 /** kubectl's names for the kinds kemu stores. */
 export function kindOf(word: string): StoredKind | undefined {
-  const w = word.toLowerCase().replace(/\.(apps|v1|apps\/v1)$/, '');
+  const w = word.toLowerCase().replace(/\.(apps|v1|apps\/v1|networking\.k8s\.io)$/, '');
   const table: Record<string, StoredKind> = {
     ns: 'Namespace', namespace: 'Namespace', namespaces: 'Namespace',
     po: 'Pod', pod: 'Pod', pods: 'Pod',
@@ -108,13 +108,16 @@ export function kindOf(word: string): StoredKind | undefined {
     rs: 'ReplicaSet', replicaset: 'ReplicaSet', replicasets: 'ReplicaSet',
     svc: 'Service', service: 'Service', services: 'Service',
     ep: 'Endpoints', endpoints: 'Endpoints',
+    ing: 'Ingress', ingress: 'Ingress', ingresses: 'Ingress',
+    ingressclass: 'IngressClass', ingressclasses: 'IngressClass',
+    secret: 'Secret', secrets: 'Secret',
   };
   return table[w];
 }
 
 export async function deleteNamed(lab: string, kindWord: string, names: string[], namespace: string, reporter: Reporter, opts: ChangeOptions & { ignoreNotFound?: boolean } = {}): Promise<ChangeResult> {
   const kind = kindOf(kindWord);
-  if (!kind) throw new Error(`cannot delete '${kindWord}': kemu stores namespaces, pods, deployments, replicasets, services and endpoints`);
+  if (!kind) throw new Error(`cannot delete '${kindWord}': kemu stores namespaces, pods, deployments, replicasets, services, endpoints, ingresses, ingressclasses and secrets`);
   return changeLab(lab, reporter, opts, (_record, store, now) => {
     const missing = names.filter((n) => !getObject(store, kind, objectKey(kind, { name: n, namespace })));
     if (missing.length && !opts.ignoreNotFound) throw new Error(`${kind} ${missing.map((n) => `'${kind === 'Namespace' ? n : `${namespace}/${n}`}'`).join(', ')} not found`);

@@ -5,7 +5,8 @@
  */
 import type { LabPlan, PodPlan } from '../plan/types.js';
 import { fabricNetns, labPrefix, podLogFile, podNetns } from '../topology/names.js';
-import { killRecorded } from '../host/netns.js';
+import { killInNetns, killRecorded } from '../host/netns.js';
+import { programRunner } from './programs.js';
 import { ipBatch, mapLimit, setSysctls } from '../host/run.js';
 import { serverPortArgs, startHolders, startServers } from '../host/sandbox.js';
 import type { LabDiff } from './diff.js';
@@ -88,30 +89,41 @@ export async function createPods(lab: string, pods: PodPlan[], record: LabRecord
  */
 export async function startContainers(lab: string, list: Array<{ pod: PodPlan; container: string; restarted?: boolean }>, record: LabRecord): Promise<number> {
   if (list.length === 0) return 0;
+  const planOf = (pod: PodPlan, name: string) => pod.containers.find((x) => x.name === name)!;
   await Promise.all(
     list.map(({ pod, container }) => {
+      const marks = { KEMU_LAB: lab, KEMU_POD: pod.key, KEMU_CONTAINER: container };
+      // A program's every process (nginx's workers outlive a killed master).
+      const program = planOf(pod, container).program;
+      if (program) return killInNetns(pod.netns, programRunner(program).comm);
       const pid = record.pods[pod.key]?.containers[container]?.pid;
-      return pid ? killRecorded([pid], { KEMU_LAB: lab, KEMU_POD: pod.key, KEMU_CONTAINER: container }) : undefined;
+      return pid ? killRecorded([pid], marks) : undefined;
     }),
   );
-  const pids = await startServers(
-    lab,
-    list.map(({ pod, container }) => {
-      const c = pod.containers.find((x) => x.name === container)!;
-      return {
+  const specs = await Promise.all(
+    list.map(async ({ pod, container }) => {
+      const c = planOf(pod, container);
+      const spec = {
         key: pod.key,
         container,
         enter: { holderPid: record.pods[pod.key]!.holderPid },
         args: serverPortArgs(c.tcpPorts, c.udpPorts),
         log: podLogFile(lab, pod.namespace, pod.name, container),
       };
+      return c.program ? { ...spec, program: await programRunner(c.program).prepare({ lab, pod, container: c, record }) } : spec;
     }),
   );
+  const pids = await startServers(lab, specs);
   for (const { pod, container, restarted } of list) {
     const rt = record.pods[pod.key]!;
     const before = rt.containers[container];
-    const c = pod.containers.find((x) => x.name === container)!;
-    rt.containers[container] = { pid: pids.get(`${pod.key}/${container}`)!, hash: c.hash, restarts: (before?.restarts ?? 0) + (restarted ? 1 : 0) };
+    const c = planOf(pod, container);
+    rt.containers[container] = {
+      pid: pids.get(`${pod.key}/${container}`)!,
+      hash: c.hash,
+      restarts: (before?.restarts ?? 0) + (restarted ? 1 : 0),
+      ...(c.program ? { comm: programRunner(c.program).comm } : {}),
+    };
   }
   return list.length;
 }

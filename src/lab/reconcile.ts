@@ -5,7 +5,7 @@
  * One pass:
  *   controllers + scheduler → cluster state → plan → observe → diff →
  *   remove stale → namespaces, sandboxes, containers → container restarts → routes, BGP →
- *   readiness → pod status into the store → kube-proxy sync (terminating pods out) →
+ *   readiness → pod status into the store → kube-proxy sync (terminating pods out) → ingress nginx configs →
  *   terminating pods removed (sandbox, then object) → kube-proxy sync again if that changed endpoints.
  * Passes repeat while the control plane still moves (a rollout waiting for new pods to be ready).
  */
@@ -28,6 +28,7 @@ import { readyPods } from './readiness.js';
 import { pendingSummary } from './pending.js';
 import { syncBird } from './bird/sync.js';
 import { syncServices, type ServiceSyncResult } from './kube-proxy/sync.js';
+import { syncIngress } from './ingress/sync.js';
 import { writeRecord, type LabRecord } from './state.js';
 import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
@@ -199,6 +200,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   out.endpointsAt = Date.now();
   out.proxySyncs.push(...services.synced);
   for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms`);
+  await syncIngress(plan, cluster, store, record, services.slices, reporter);
   await writeRecord(record);
 
   out.terminated = await finishTerminating(plan, cluster, record, store, observed);

@@ -13,6 +13,8 @@ export interface ContainerRuntime {
   /** ContainerPlan.hash it was started with */
   hash: string;
   restarts: number;
+  /** Its process name (/proc/<pid>/comm) when it is not the default server (a container program). */
+  comm?: string;
   /** When the process was found dead (ISO time), until it is restarted. */
   diedAt?: string;
 }
@@ -61,6 +63,8 @@ export interface LabRecord {
   bird?: Record<string, { pid: number; hash: string }>;
   /** the service ports of the last sync (for UDP conntrack clean-up) */
   proxyPorts?: ProxyServicePort[];
+  /** the ingress controller pods (lab/ingress), and the hash of what each one's nginx has loaded */
+  ingress?: { controllers: string[]; loaded: Record<string, string> };
   /** the lab's supervisor process (container restarts, readiness probes, rollouts) */
   supervisor?: { pid: number };
   updatedAt: string;

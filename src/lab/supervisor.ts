@@ -77,7 +77,7 @@ async function workToDo(record: LabRecord, state: ProbeState, recordChanged: boo
     for (const c of p.containers) {
       const cur = rt.containers[c.name];
       if (!cur) continue;
-      if (!cur.diedAt && !isAliveSync(cur.pid, SERVER_COMM)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
+      if (!cur.diedAt && !isAliveSync(cur.pid, cur.comm ?? SERVER_COMM)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
       if (cur.diedAt && p.restartPolicy !== 'Never' && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) return `container ${key}/${c.name} is due for a restart`;
       if (c.readinessProbe && !cur.diedAt && now >= (state.next.get(key) ?? 0)) {
         state.next.set(key, now + c.readinessProbe.periodSeconds * 1000);

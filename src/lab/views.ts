@@ -31,8 +31,8 @@ export async function podViews(r: LabRecord): Promise<PodView[]> {
       const containers = p.spec?.containers ?? [];
       const statuses = await Promise.all(
         (p.status?.containerStatuses ?? []).map(async (cs) => {
-          const pid = rt?.containers[cs.name]?.pid;
-          const alive = pid !== undefined && (await isAlive(pid, SERVER_COMM));
+          const c = rt?.containers[cs.name];
+          const alive = c !== undefined && (await isAlive(c.pid, c.comm ?? SERVER_COMM));
           return { ...cs, ready: cs.ready && alive, started: alive };
         }),
       );

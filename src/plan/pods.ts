@@ -32,7 +32,7 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
     `neigh replace ${pod.ip} lladdr ${mac} dev ${cali} nud permanent`,
   ];
   const containers = pod.containers.map((ct) => {
-    const c = { name: ct.name, tcpPorts: ct.tcpPorts, udpPorts: ct.udpPorts };
+    const c = { name: ct.name, tcpPorts: ct.tcpPorts, udpPorts: ct.udpPorts, ...(ct.program ? { program: ct.program } : {}) };
     return { ...c, hash: planHash(c) };
   });
   const hostname = pod.name.slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');

@@ -17,6 +17,8 @@ export interface ContainerPlan {
   name: string;
   tcpPorts: number[];
   udpPorts: number[];
+  /** The real program it runs instead of the default server (lab/programs.ts starts it). */
+  program?: string;
   /** Changes when the container must restart with other arguments. */
   hash: string;
 }

@@ -8,6 +8,7 @@ import { topologySchema, type RawTopology } from './schema.js';
 import type { RackSpec, Topology } from './types.js';
 import { UNDERLAY_BRIDGE } from './names.js';
 import { checkTopology } from './validate.js';
+import { ingressControllerManifests, resolveIngress } from './ingress-controller.js';
 import { intToIp, parseCidr, splitAddress } from '../util/ipv4.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
@@ -46,6 +47,8 @@ export async function parseTopology(text: string, file: string): Promise<Topolog
   const problems: InputProblem[] = [];
   const manifests = await loadWorkloads(raw, dirname(file), problems);
   const topology = resolveTopology(raw, file, manifests);
+  const ingress = resolveIngress(raw, topology.network, problems);
+  if (ingress) Object.assign(topology, { ingress, manifests: [...manifests, ...ingressControllerManifests(ingress)] });
   problems.push(...checkTopology(topology, raw));
   if (problems.length) {
     for (const p of problems) p.where ??= locate(doc, lines, file, pathParts(p.path));

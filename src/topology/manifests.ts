@@ -1,19 +1,23 @@
 /** Kubernetes manifests (inline or in files), parsed and typed with @kubernetes/client-node, then checked. */
-import type { V1Container, V1Deployment, V1Endpoints, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Endpoints, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
+import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
-export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', 'Service', 'Endpoints'] as const;
+export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', 'Service', 'Endpoints', ...INGRESS_KINDS] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
-const API_VERSIONS: Record<ManifestKind, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1' };
+const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1' };
 
 export type Manifest =
   | { kind: 'Namespace'; object: V1Namespace; origin: string }
   | { kind: 'Pod'; object: V1Pod; origin: string }
   | { kind: 'Deployment'; object: V1Deployment; origin: string }
   | { kind: 'Service'; object: V1Service; origin: string }
-  | { kind: 'Endpoints'; object: V1Endpoints; origin: string };
+  | { kind: 'Endpoints'; object: V1Endpoints; origin: string }
+  | { kind: 'Ingress'; object: V1Ingress; origin: string }
+  | { kind: 'IngressClass'; object: V1IngressClass; origin: string }
+  | { kind: 'Secret'; object: V1Secret; origin: string };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -63,7 +67,13 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
     return undefined;
   }
-  const k = kind as (typeof SUPPORTED_KINDS)[number];
+  if ((INGRESS_KINDS as readonly string[]).includes(kind)) {
+    const before = problems.length;
+    checkMeta((doc as V1Ingress).metadata, where, problems, kind !== 'IngressClass');
+    const object = checkIngressKind(kind as IngressKind, doc as Record<string, unknown>, where, problems);
+    return object && problems.length === before ? ({ kind, object, origin: where } as Manifest) : undefined;
+  }
+  const k = kind as Exclude<ManifestKind, IngressKind>;
   if (doc.apiVersion !== API_VERSIONS[k]) {
     problems.push({ path: `${where}.apiVersion`, message: `apiVersion '${doc.apiVersion ?? ''}' is not known for ${k}; use ${API_VERSIONS[k]}` });
     return undefined;
@@ -103,7 +113,7 @@ function checkMeta(meta: { name?: string; namespace?: string } | undefined, wher
   if (!meta?.name) problems.push({ path: `${where}.metadata.name`, message: 'is required' });
   else if (meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name))
     problems.push({ path: `${where}.metadata.name`, message: `'${meta.name}' must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')` });
-  if (!namespaced && meta?.namespace !== undefined) problems.push({ path: `${where}.metadata.namespace`, message: 'a Namespace is not namespaced; remove metadata.namespace' });
+  if (!namespaced && meta?.namespace !== undefined) problems.push({ path: `${where}.metadata.namespace`, message: 'this kind is not namespaced (it is cluster-scoped); remove metadata.namespace' });
   else if (meta?.namespace !== undefined && (meta.namespace.length > 63 || !DNS_LABEL.test(meta.namespace)))
     problems.push({ path: `${where}.metadata.namespace`, message: `'${meta.namespace}' must be a DNS-1123 label` });
 }

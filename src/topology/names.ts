@@ -15,7 +15,8 @@
  * not a lab name before a path exists (kemu runs as root: `..` or `a/b` must never reach the disk).
  *
  *   state (record)        /var/lib/kemu/<lab>/state.json   (+ state.prev.json, the last good copy)
- *   run files             /run/kemu/<lab>/                  logs/, bird/, tmp/
+ *   run files             /run/kemu/<lab>/                  logs/, bird/, ingress/, tmp/
+ *   an ingress pod's nginx /run/kemu/<lab>/ingress/<ns>_<pod>/  nginx.conf, nginx.pid, tls/, temp/
  *   lock                  /run/kemu/<lab>.lock
  */
 import { createHash } from 'node:crypto';
@@ -59,6 +60,8 @@ export interface LabPaths {
   runDir: string;
   logsDir: string;
   birdDir: string;
+  /** nginx's files of the lab's ingress controller pods, one folder per pod. */
+  ingressDir: string;
   /** Scratch files of a running command; `down` removes them with the rest of runDir. */
   tmpDir: string;
   lockFile: string;
@@ -76,6 +79,7 @@ export function labPaths(lab: string): LabPaths {
     runDir,
     logsDir: `${runDir}/logs`,
     birdDir: `${runDir}/bird`,
+    ingressDir: `${runDir}/ingress`,
     tmpDir: `${runDir}/tmp`,
     lockFile: `${RUN_ROOT}/${lab}.lock`,
   };
@@ -93,6 +97,8 @@ export const labLogsDir = (lab: string) => labPaths(lab).logsDir;
 /** A container's log: one file per pod container (removed with the pod), one per node-level helper. */
 export const podLogFile = (lab: string, namespace: string, pod: string, container: string) => `${labPaths(lab).logsDir}/pod_${namespace}_${pod}_${container}.log`;
 export const nodeLogFile = (lab: string, node: string, helper: string) => `${labPaths(lab).logsDir}/node_${node}_${helper}.log`;
+/** An ingress controller pod's nginx folder (pod names never hold '_'). */
+export const ingressPodDir = (lab: string, namespace: string, pod: string) => `${labPaths(lab).ingressDir}/${namespace}_${pod}`;
 /** BIRD's control socket of a node (the longest path kemu derives from a lab). */
 export const birdSocketPath = (lab: string, node: string) => `${labPaths(lab).birdDir}/${node}.ctl`;
 

@@ -99,6 +99,20 @@ const workload = z.union(
   { message: 'must be a path to a Kubernetes YAML file or an inline manifest with apiVersion and kind' },
 );
 
+/** An ingress-nginx controller for the lab (topology/ingress-controller.ts). */
+const ingress = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** How it is exposed: LoadBalancer (cloud manifest; default when spec.network.loadBalancerPool is set) or NodePort (bare metal). */
+  service: z.enum(['LoadBalancer', 'NodePort'], { message: "must be 'LoadBalancer' or 'NodePort'" }).optional(),
+  replicas: z.number().int().min(0).max(50).default(1),
+  /** The controller Service's policy: Local keeps the client's address (the cloud manifest's choice), Cluster spreads. */
+  externalTrafficPolicy: z.enum(['Cluster', 'Local'], { message: "must be 'Cluster' or 'Local'" }).optional(),
+  /** Mark the `nginx` IngressClass as the cluster's default (ingressclass.kubernetes.io/is-default-class). */
+  defaultClass: z.boolean().default(false),
+  /** Pin the NodePorts of the controller Service. */
+  nodePorts: z.strictObject({ http: z.number().int().optional(), https: z.number().int().optional() }).optional(),
+});
+
 export const topologySchema = z.strictObject({
   apiVersion: z.literal(API_VERSION, { message: `must be ${API_VERSION}` }),
   kind: z.literal('Topology', { message: 'must be Topology' }),
@@ -108,6 +122,7 @@ export const topologySchema = z.strictObject({
     nodes: z.array(node).min(1, 'the lab needs at least one node'),
     externalHosts: z.array(machine).default([]),
     workloads: z.array(workload).default([]),
+    ingress: ingress.optional(),
   }),
 });
 

@@ -50,6 +50,15 @@ export interface NodeSpec extends MachineSpec {
   asNumber?: number;
 }
 
+/** The lab's ingress-nginx controller, resolved (spec.ingress). */
+export interface IngressSpec {
+  service: 'LoadBalancer' | 'NodePort';
+  replicas: number;
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  defaultClass: boolean;
+  nodePorts: { http?: number; https?: number };
+}
+
 /** The lab itself, without its workloads: what `apply` needs once the lab is up. */
 export type LabSpec = Omit<Topology, 'manifests'>;
 
@@ -60,5 +69,7 @@ export interface Topology {
   network: NetworkSpec;
   nodes: NodeSpec[];
   externalHosts: MachineSpec[];
+  /** Present when spec.ingress.enabled. */
+  ingress?: IngressSpec;
   manifests: Manifest[];
 }
