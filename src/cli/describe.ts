@@ -5,10 +5,11 @@ import { controllerOf, getObject, listObjects, objectKey, ownedBy, type StoredMe
 import { kindOf } from '../lab/apply.js';
 import { currentEndpoints, portsColumn } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
-import { podViews } from '../lab/views.js';
+import { nodeTaints, podViews } from '../lab/views.js';
+import { nodeLabels } from '../cluster/nodes.js';
 import { formatCpu, formatMemory } from '../util/quantity.js';
 
-type Lines = Array<[string, string | number | undefined] | string>;
+import { probeText, stateLines, workloadLines, type Lines } from './describe-workloads.js';
 
 function render(lines: Lines): string {
   const width = Math.max(...lines.filter((l): l is [string, string] => Array.isArray(l)).map(([k]) => k.length)) + 2;
@@ -38,7 +39,7 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
   const w = kindWord.toLowerCase();
   if (['node', 'nodes', 'no'].includes(w)) return describeNode(record, name);
   const kind = kindOf(w);
-  if (!kind) throw new Error(`cannot describe '${kindWord}'; use node, pod, deployment, replicaset, service or namespace`);
+  if (!kind) throw new Error(`cannot describe '${kindWord}'; use node, pod, deployment, replicaset, statefulset, daemonset, job, replicationcontroller, controllerrevision, service or namespace`);
   const key = objectKey(kind, { name, namespace });
   const obj = getObject(record.store, kind, key);
   if (!obj) throw new Error(`${kind} "${key}" not found in lab ${record.lab}`);
@@ -56,20 +57,26 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
         ['Controlled By', owner ? `${owner.kind}/${owner.name}` : undefined],
         ['Sandbox', view.holderPid ? `netns ${view.netns}, holder pid ${view.holderPid}` : undefined],
         ['Node-Selectors', pairs(pod.spec?.nodeSelector)],
+        ['Tolerations', (pod.spec?.tolerations ?? []).map((t) => `${t.key ?? ''}${t.operator === 'Exists' ? '' : `=${t.value ?? ''}`}:${t.effect ?? ''}`).join(', ') || undefined],
+        ...(pod.spec?.hostname ? ([['Hostname', `${pod.spec.hostname}${pod.spec.subdomain ? ` (subdomain ${pod.spec.subdomain})` : ''}`]] as Lines) : []),
         ['Requests', (() => { const r = podRequests(pod); return `cpu ${formatCpu(r.cpuMilli)}, memory ${formatMemory(r.memoryBytes)}`; })()],
         'Containers:',
         ...(pod.spec?.containers ?? []).flatMap((c) => {
-          const cs = (view.object as { status?: { containerStatuses?: Array<{ name: string; ready: boolean; restartCount: number; state?: { running?: unknown; waiting?: { reason?: string } } }> } }).status?.containerStatuses?.find((s) => s.name === c.name);
+          const cs = (view.object as { status?: { containerStatuses?: Array<{ name: string; ready: boolean; restartCount: number; state?: Parameters<typeof stateLines>[1]; lastState?: Parameters<typeof stateLines>[1] }> } }).status?.containerStatuses?.find((s) => s.name === c.name);
           const rt = record.pods[key]?.containers[c.name];
           const planned = record.cluster.pods.find((p) => p.namespace === namespace && p.name === name)?.containers.find((x) => x.name === c.name);
           return [
             `  ${c.name}:`,
             `    Image:          ${c.image ?? ''} (ignored: kemu's default server runs instead)`,
             `    Listens on:     ${planned ? [...planned.tcpPorts.map((p) => `${p}/TCP`), ...planned.udpPorts.map((p) => `${p}/UDP`)].join(', ') || '<none>' : '<not started>'}`,
-            `    State:          ${cs?.state?.running ? 'Running' : cs?.state?.waiting ? `Waiting (${cs.state.waiting.reason})` : 'Waiting'}${rt ? `, pid ${rt.pid}` : ''}`,
+            ...stateLines('State', cs?.state, rt && !rt.diedAt ? rt.pid : undefined),
+            ...stateLines('Last State', cs?.lastState),
             `    Ready:          ${cs?.ready ? 'True' : 'False'}`,
             `    Restart Count:  ${cs?.restartCount ?? 0}`,
-            ...(c.readinessProbe ? [`    Readiness:      ${c.readinessProbe.httpGet ? `http-get :${c.readinessProbe.httpGet.port}${c.readinessProbe.httpGet.path ?? '/'}` : `tcp-socket :${c.readinessProbe.tcpSocket?.port}`} period=${c.readinessProbe.periodSeconds ?? 10}s`] : []),
+            ...(c.livenessProbe ? [`    Liveness:       ${probeText(c.livenessProbe)}`] : []),
+            ...(c.readinessProbe ? [`    Readiness:      ${probeText(c.readinessProbe)}`] : []),
+            ...(c.startupProbe ? [`    Startup:        ${probeText(c.startupProbe)}`] : []),
+            ...(planned?.probePaths?.length ? [`    Probe paths:    ${planned.probePaths.join(', ')} answer 200 (GET /kemu/fail-probes on a port makes them answer 500)`] : []),
           ];
         }),
         ...conditionLines(pod.status?.conditions),
@@ -123,6 +130,10 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
       return render([...metaLines(obj.metadata, false), ['Status', 'Active'], ['Pods', listObjects(record.store, 'Pod').filter((p) => p.metadata.namespace === name).length]]);
     case 'Endpoints':
       return render([...metaLines(obj.metadata), ['Subsets', JSON.stringify((obj as { subsets?: unknown }).subsets ?? [])]]);
+    default: {
+      const owner = controllerOf(obj.metadata);
+      return render([...metaLines(obj.metadata), ...(owner && kind !== 'ControllerRevision' ? ([['Controlled By', `${owner.kind}/${owner.name}`]] as Lines) : []), ...(workloadLines(record, kind, obj) ?? []), ...conditionLines((obj as { status?: { conditions?: Parameters<typeof conditionLines>[0] } }).status?.conditions)]);
+    }
   }
 }
 
@@ -137,7 +148,8 @@ function describeNode(record: LabRecord, name: string): string {
   const pct = (a: number, b: number) => (b ? `${Math.round((100 * a) / b)}%` : '-');
   return render([
     ['Name', n.name],
-    ['Labels', pairs({ 'kubernetes.io/hostname': n.name, ...n.labels })],
+    ['Labels', pairs(nodeLabels(n.name, n.labels))],
+    ['Taints', nodeTaints(n).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(', ') || undefined],
     ['Unschedulable', String(n.unschedulable)],
     ['InternalIP', n.ip],
     ['Rack', n.rack],

@@ -108,3 +108,28 @@ export async function killAndWait(pids: number[], timeoutMs = 5000): Promise<voi
   }
   if (left.length) throw new Error(`processes ${left.join(', ')} did not exit after SIGKILL`);
 }
+
+/**
+ * Stop processes as the kubelet stops a container: SIGTERM, then SIGKILL for whatever still runs
+ * after `graceMs`. Resolves with the pids that had to be killed. Pids just checked (stillMarked).
+ */
+export async function terminateAndWait(pids: number[], graceMs: number): Promise<Set<number>> {
+  if (graceMs > 0) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  let left = pids;
+  while (left.length && Date.now() < deadline) {
+    left = (await Promise.all(left.map(async (p) => ((await isAlive(p)) ? p : -1)))).filter((p) => p >= 0);
+    if (left.length) await new Promise((r) => setTimeout(r, 20));
+  }
+  left = (await Promise.all(left.map(async (p) => ((await isAlive(p)) ? p : -1)))).filter((p) => p >= 0);
+  await killAndWait(left);
+  return new Set(left);
+}

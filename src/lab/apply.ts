@@ -75,7 +75,7 @@ async function changeLab(lab: string, reporter: Reporter, opts: ChangeOptions, c
     const store = structuredClone(record.store);
     const objects = change(record, store, new Date().toISOString());
     const acceptedAt = Date.now();
-    const r = await reconcile(record, store, { reporter, timer, dryRun: opts.dryRun, wait: opts.wait ?? true });
+    const r = await reconcile(record, store, { reporter, timer, dryRun: opts.dryRun, wait: opts.wait ?? true, waitFor: changedObjects(objects) });
     timer.end();
     return { ...r, lab, acceptedAt, objects, skipped: [], timings: timer.timings };
   });
@@ -98,14 +98,22 @@ export async function deleteFiles(lab: string, manifests: Manifest[], reporter: 
   });
 }
 
+/** What a command created or changed, as `Kind/namespace/name`: the rollouts it waits for. */
+export const changedObjects = (objects: ApplyResult[]) => new Set(objects.filter((o) => o.action === 'created' || o.action === 'configured').map((o) => `${o.kind}/${o.key}`));
+
 /** kubectl's names for the kinds kemu stores. */
 export function kindOf(word: string): StoredKind | undefined {
-  const w = word.toLowerCase().replace(/\.(apps|v1|apps\/v1)$/, '');
+  const w = word.toLowerCase().replace(/\.(apps|batch|v1|apps\/v1|batch\/v1)$/, '');
   const table: Record<string, StoredKind> = {
     ns: 'Namespace', namespace: 'Namespace', namespaces: 'Namespace',
     po: 'Pod', pod: 'Pod', pods: 'Pod',
     deploy: 'Deployment', deployment: 'Deployment', deployments: 'Deployment',
     rs: 'ReplicaSet', replicaset: 'ReplicaSet', replicasets: 'ReplicaSet',
+    sts: 'StatefulSet', statefulset: 'StatefulSet', statefulsets: 'StatefulSet',
+    ds: 'DaemonSet', daemonset: 'DaemonSet', daemonsets: 'DaemonSet',
+    job: 'Job', jobs: 'Job',
+    rc: 'ReplicationController', replicationcontroller: 'ReplicationController', replicationcontrollers: 'ReplicationController',
+    controllerrevision: 'ControllerRevision', controllerrevisions: 'ControllerRevision',
     svc: 'Service', service: 'Service', services: 'Service',
     ep: 'Endpoints', endpoints: 'Endpoints',
   };
@@ -114,7 +122,7 @@ export function kindOf(word: string): StoredKind | undefined {
 
 export async function deleteNamed(lab: string, kindWord: string, names: string[], namespace: string, reporter: Reporter, opts: ChangeOptions & { ignoreNotFound?: boolean } = {}): Promise<ChangeResult> {
   const kind = kindOf(kindWord);
-  if (!kind) throw new Error(`cannot delete '${kindWord}': kemu stores namespaces, pods, deployments, replicasets, services and endpoints`);
+  if (!kind) throw new Error(`cannot delete '${kindWord}': kemu stores namespaces, pods, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, services and endpoints`);
   return changeLab(lab, reporter, opts, (_record, store, now) => {
     const missing = names.filter((n) => !getObject(store, kind, objectKey(kind, { name: n, namespace })));
     if (missing.length && !opts.ignoreNotFound) throw new Error(`${kind} ${missing.map((n) => `'${kind === 'Namespace' ? n : `${namespace}/${n}`}'`).join(', ')} not found`);
@@ -128,7 +136,8 @@ export async function deleteNamed(lab: string, kindWord: string, names: string[]
 
 export async function scale(lab: string, kindWord: string, name: string, namespace: string, replicas: number, reporter: Reporter, opts: ChangeOptions = {}): Promise<ChangeResult> {
   const kind = kindOf(kindWord);
-  if (kind !== 'Deployment' && kind !== 'ReplicaSet') throw new Error(`cannot scale '${kindWord}': kemu scales deployments and replicasets`);
+  if (kind !== 'Deployment' && kind !== 'ReplicaSet' && kind !== 'StatefulSet' && kind !== 'ReplicationController')
+    throw new Error(`cannot scale '${kindWord}': kemu scales deployments, replicasets, statefulsets and replicationcontrollers`);
   if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`--replicas must be a whole number ≥ 0, not '${replicas}'`);
   return changeLab(lab, reporter, opts, (_record, store) => {
     const key = objectKey(kind, { name, namespace });

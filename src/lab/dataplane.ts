@@ -12,6 +12,7 @@ import type { LabDiff } from './diff.js';
 import type { Observed } from './observe.js';
 import type { Reporter } from './progress.js';
 import { writeRecord, type LabRecord } from './state.js';
+import { clearExitFile, exitFile } from './kubelet/exits.js';
 import { removeNamespaces } from './teardown.js';
 
 /** How many pod processes start at once: enough to overlap spawns on 2 cores, few enough not to thrash. */
@@ -88,6 +89,7 @@ export async function startContainers(lab: string, list: Array<{ pod: PodPlan; c
       return pid ? killRecorded([pid], { KEMU_LAB: lab, KEMU_POD: pod.key, KEMU_CONTAINER: container }) : undefined;
     }),
   );
+  await Promise.all(list.map(({ pod, container }) => clearExitFile(lab, pod.key, container)));
   const pids = await startServers(
     lab,
     list.map(({ pod, container }) => {
@@ -96,16 +98,19 @@ export async function startContainers(lab: string, list: Array<{ pod: PodPlan; c
         key: pod.key,
         container,
         enter: { holderPid: record.pods[pod.key]!.holderPid },
-        args: serverPortArgs(c.tcpPorts, c.udpPorts),
+        args: [...serverPortArgs(c.tcpPorts, c.udpPorts), ...c.args, '--exit-file', exitFile(lab, pod.key, container)],
         log: podLogFile(lab, pod.namespace, pod.name, container),
       };
     }),
   );
+  const now = new Date().toISOString();
   for (const { pod, container, restarted } of list) {
     const rt = record.pods[pod.key]!;
     const before = rt.containers[container];
     const c = pod.containers.find((x) => x.name === container)!;
-    rt.containers[container] = { pid: pids.get(`${pod.key}/${container}`)!, hash: c.hash, restarts: (before?.restarts ?? 0) + (restarted ? 1 : 0) };
+    // The previous instance's end becomes lastState, as the kubelet keeps it.
+    const last = before?.exit ?? before?.last;
+    rt.containers[container] = { pid: pids.get(`${pod.key}/${container}`)!, hash: c.hash, restarts: (before?.restarts ?? 0) + (restarted ? 1 : 0), startedAt: now, ...(last ? { last } : {}) };
   }
   return list.length;
 }

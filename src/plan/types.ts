@@ -17,6 +17,8 @@ export interface ContainerPlan {
   name: string;
   tcpPorts: number[];
   udpPorts: number[];
+  /** More arguments of the default server: the paths its probes ask for, when it exits. */
+  args: string[];
   /** Changes when the container must restart with other arguments. */
   hash: string;
 }
