@@ -757,8 +757,10 @@ int main(int argc, char **argv)
 			else if (c->fd >= 0 && (re & (POLLERR | POLLHUP | POLLNVAL)) && !(re & POLLOUT))
 				close_conn(c);
 		}
+		/* Draining after SIGTERM, a finished response waits for its client to close: the data it still
+		 * has in flight must arrive before the process (and its sandbox) goes. */
 		for (int i = 0; i < MAX_CONN; i++)
-			if (conns[i].fd >= 0 && now >= conns[i].deadline)
+			if (conns[i].fd >= 0 && now >= conns[i].deadline && !(terminating && conns[i].draining))
 				close_conn(&conns[i]);
 	}
 }
