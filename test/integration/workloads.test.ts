@@ -165,7 +165,7 @@ describe('ReplicaSet and ReplicationController applied directly', () => {
       { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'frontend' }, spec: { replicas: 2, selector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['frontend'] }] }, template: tmpl({ tier: 'frontend' }) } },
       { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'legacy' }, spec: { replicas: 2, template: tmpl({ app: 'legacy' }) } },
     ]);
-    for (const [prefix, kind] of [['frontend-', 'rs'], ['legacy-', 'rc']]) {
+    for (const [prefix, kind] of [['frontend-', 'rs'], ['legacy-', 'rc']] as const) {
       const before = await podsLike(prefix);
       expect(before).toHaveLength(2);
       expect((await kemu('delete', 'pod', before[0].metadata.name, '--lab', LAB, '-q')).exitCode).toBe(0);
