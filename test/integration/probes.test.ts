@@ -6,9 +6,8 @@
  * `apply` waits only for what it changed, with progress while it waits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { execa } from 'execa';
-import { BIN, NOTHING_LEFT, exec, kemu, leftovers, mustUp, writeTopology } from '../helpers/kemu.js';
+import { BIN, NOTHING_LEFT, exec, getJson as getLabJson, kemu, mustApplyDocs, leftovers, mustUp, until, writeTopology } from '../helpers/kemu.js';
 
 const LAB = 'kt-wl-probes';
 const file = writeTopology(LAB, {
@@ -22,24 +21,8 @@ const file = writeTopology(LAB, {
   },
 });
 
-const manifest = (docs: unknown[]) => writeTopology(LAB, undefined, docs.map((d) => stringify(d)).join('---\n'));
-async function apply(docs: unknown[], ...extra: string[]) {
-  const r = await kemu('apply', '--lab', LAB, '-f', manifest(docs), ...extra);
-  if (r.exitCode !== 0) throw new Error(`kemu apply failed (${r.exitCode}):\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
-async function getJson(...args: string[]) {
-  const r = await kemu('get', ...args, '-o', 'json', '--lab', LAB);
-  if (r.exitCode !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
-const until = async (what: string, ms: number, check: () => Promise<boolean>) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
+const apply = (docs: unknown[], ...extra: string[]) => mustApplyDocs(LAB, docs, ...extra);
+const getJson = (...args: string[]) => getLabJson(LAB, ...args);
 const podsOf = async (app: string) => (await getJson('pods')).items.filter((p: any) => p.metadata.labels?.app === app && !p.metadata.deletionTimestamp);
 const curl = (url: string, ...opts: string[]) => exec(LAB, 'client', 'curl', '-sS', '-m', '3', ...opts, url);
 

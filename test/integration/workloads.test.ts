@@ -7,8 +7,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { NOTHING_LEFT, exec, kemu, leftovers, mustUp, rootNetwork, writeTopology } from '../helpers/kemu.js';
+import { NOTHING_LEFT, exec, getJson as getLabJson, kemu, mustApplyDocs, leftovers, mustUp, rootNetwork, until, writeTopology } from '../helpers/kemu.js';
 
 const LAB = 'kt-wl-kinds';
 const topology = (nodes: unknown[]) => ({
@@ -24,24 +23,9 @@ const topology = (nodes: unknown[]) => ({
 const NODES = [{ name: 'n1' }, { name: 'n2' }, { name: 'n3', taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] }];
 const file = writeTopology(LAB, topology(NODES));
 
-async function apply(docs: unknown[], ...extra: string[]) {
-  const r = await kemu('apply', '--lab', LAB, '-f', writeTopology(LAB, undefined, docs.map((d) => stringify(d)).join('---\n')), ...extra);
-  if (r.exitCode !== 0) throw new Error(`kemu apply failed (${r.exitCode}):\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
-async function getJson(...args: string[]) {
-  const r = await kemu('get', ...args, '-o', 'json', '--lab', LAB);
-  if (r.exitCode !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
+const apply = (docs: unknown[], ...extra: string[]) => mustApplyDocs(LAB, docs, ...extra);
+const getJson = (...args: string[]) => getLabJson(LAB, ...args);
 const podsLike = async (prefix: string) => (await getJson('pods')).items.filter((p: any) => p.metadata.name.startsWith(prefix));
-const until = async (what: string, ms: number, check: () => Promise<boolean>) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
 const tmpl = (labels: Record<string, string>, spec: Record<string, unknown> = {}) => ({ metadata: { labels }, spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80 }] }], ...spec } });
 const podNetns = async () => (await readdir('/run/netns')).filter((n) => n.startsWith(`kemu-${LAB}.pod.`)).map((n) => n.slice(`kemu-${LAB}.pod.default.`.length));
 

@@ -272,6 +272,7 @@ describe('Job controller', () => {
     expect(controllerWakeAt(l.store)).toBe(Date.parse(l.ctx.now) + 1000);
     l.run(1);
     expect(podsOf(l, 'Job', 'pi')).toHaveLength(2);
+    expect(controllerWakeAt(l.store)).toBe(Infinity); // the replacement runs: no timer left (the supervisor would spin otherwise)
     l.kubelet();
     l.finish(podsOf(l, 'Job', 'pi').find((p) => p.status?.phase === 'Running')!, 1);
     l.run();

@@ -32,6 +32,14 @@ function finishedAt(p: StoredPod): number {
 /** The delay before a failed pod is replaced after `failures` failures (kemu shortens the first, as it does container restarts). */
 export const podReplacementDelayMs = (failures: number) => (failures <= 1 ? 1000 : Math.min(10_000 * 2 ** (failures - 2), 360_000));
 
+/** How many pods a Job wants running now (before any back-off). */
+function wantedActive(job: StoredJob, succeeded: number, active: number): number {
+  const parallelism = job.spec?.parallelism ?? 1;
+  const completions = job.spec?.completions ?? undefined;
+  if (completions !== undefined) return Math.max(0, Math.min(parallelism, completions - succeeded));
+  return succeeded > 0 ? active : parallelism;
+}
+
 /** The earliest time (epoch ms) a Job wants a sync without any other change: a back-off, a deadline, a TTL; Infinity if none. */
 export function jobWakeAt(store: Store): number {
   let at = Infinity;
@@ -42,9 +50,14 @@ export function jobWakeAt(store: Store): number {
       if (ttl !== undefined) at = Math.min(at, ms(done.lastTransitionTime) + ttl * 1000);
       continue;
     }
+    if (condition(job, 'FailureTarget') || condition(job, 'SuccessCriteriaMet') || job.spec?.suspend) continue;
     if (job.spec?.activeDeadlineSeconds !== undefined && job.status?.startTime) at = Math.min(at, ms(job.status.startTime) + job.spec.activeDeadlineSeconds * 1000);
-    const failed = ownedBy(store, 'Pod', job).filter((p) => p.status?.phase === 'Failed');
-    if (failed.length) at = Math.min(at, Math.max(...failed.map(finishedAt)) + podReplacementDelayMs(failed.length));
+    // A back-off matters only while the Job is short of pods.
+    const pods = ownedBy(store, 'Pod', job);
+    const failed = pods.filter((p) => p.status?.phase === 'Failed');
+    const running = pods.filter((p) => !isFinished(p)).length;
+    const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded').length;
+    if (failed.length && running < wantedActive(job, succeeded, running)) at = Math.min(at, Math.max(...failed.map(finishedAt)) + podReplacementDelayMs(failed.length));
   }
   return at;
 }
@@ -74,7 +87,6 @@ function syncJob(store: Store, ctx: ControllerContext, job: StoredJob): void {
   const succeeded = Math.max(job.status?.succeeded ?? 0, pods.filter((p) => p.status?.phase === 'Succeeded').length);
   const failedPods = pods.filter((p) => p.status?.phase === 'Failed');
   const failed = Math.max(job.status?.failed ?? 0, failedPods.length);
-  const parallelism = spec.parallelism ?? 1;
   const completions = spec.completions ?? undefined;
   let conditions = [...(job.status?.conditions ?? [])];
   const startTime = job.status?.startTime ?? (spec.suspend ? undefined : ctx.now);
@@ -106,7 +118,7 @@ function syncJob(store: Store, ctx: ControllerContext, job: StoredJob): void {
   } else {
     if (conditions.some((c) => c.type === 'Suspended' && c.status === 'True'))
       conditions = conditions.map((c) => (c.type === 'Suspended' ? { ...c, status: 'False', reason: 'JobResumed', message: 'Job resumed', lastTransitionTime: ctx.now } : c));
-    const want = completions !== undefined ? Math.max(0, Math.min(parallelism, completions - succeeded)) : succeeded > 0 ? active.length : parallelism;
+    const want = wantedActive(job, succeeded, active.length);
     const lastFailure = failedPods.length ? Math.max(...failedPods.map(finishedAt)) : 0;
     const backingOff = failedPods.length > 0 && now < lastFailure + podReplacementDelayMs(failedPods.length);
     if (active.length + terminating.length < want && !backingOff) {
