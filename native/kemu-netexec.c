@@ -31,6 +31,7 @@
 #define IDLE_MS    30000
 #define LINGER_MS  2000
 #define MAX_BYTES  (64ULL << 20)
+#define MAX_PROBE_PATHS 16
 
 struct conn {
 	int fd;                 /* -1: free slot */
@@ -53,6 +54,16 @@ struct req {
 /* hstatus != 0: a fixed-answer port (kube-proxy's health check node port), any path gets hstatus/hbody. */
 static struct { int fd, udp, port, hstatus; const char *hbody; } lis[MAX_LISTEN];
 static int nlis, quiet;
+/* --probe-path: paths that answer 200 "ok" (500 once /kemu/fail-probes was asked for). */
+static const char *probe_paths[MAX_PROBE_PATHS];
+static int nprobe, probes_failing;
+/* --exit-after / --exit-code / --exit-file: a process that ends (a Job's), and where its code goes. */
+static long long exit_after_ms = -1, exit_at = -1;
+static int exit_code_after;
+static const char *exit_file;
+/* SIGTERM: stop listening, finish the open connections, then exit 143. */
+static volatile sig_atomic_t term_requested;
+static int terminating;
 static struct conn conns[MAX_CONN];
 static struct pollfd pfd[MAX_LISTEN + MAX_CONN];
 static int owner[MAX_LISTEN + MAX_CONN];
@@ -72,6 +83,21 @@ static void logline(const char *fmt, ...)
 	n = n < 0 ? 0 : n > (int)sizeof b - 2 ? (int)sizeof b - 2 : n;
 	b[n++] = '\n';
 	(void)!write(2, b, n);
+}
+
+/* Exit with `code`, first writing it to --exit-file (kemu reads it as the container's exit code). */
+static void finish(int code)
+{
+	if (exit_file) {
+		char b[16];
+		int fd = open(exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int n = snprintf(b, sizeof b, "%d\n", code);
+		if (fd >= 0) {
+			(void)!write(fd, b, (size_t)n);
+			close(fd);
+		}
+	}
+	exit(code);
 }
 
 /* Copy attacker-controlled text for logging: bounded, no control chars. */
@@ -274,7 +300,22 @@ static void handle(struct conn *c, size_t hl)
 		FAIL(405, "405 method not allowed");
 	if (lis[c->lidx].hstatus)
 		FAIL(lis[c->lidx].hstatus, lis[c->lidx].hbody);
-	if (path_is(&r, "/")) {
+	if (terminating)
+		r.keep = 0; /* draining: every response closes its connection */
+	for (int i = 0; i < nprobe; i++)
+		if (path_is(&r, probe_paths[i])) {
+			if (probes_failing)
+				FAIL(500, "probe failing");
+			TEXT(c, &r, 200, "ok");
+			return;
+		}
+	if (path_is(&r, "/kemu/fail-probes")) {
+		probes_failing = 1;
+		TEXT(c, &r, 200, "probes failing");
+	} else if (path_is(&r, "/kemu/pass-probes")) {
+		probes_failing = 0;
+		TEXT(c, &r, 200, "probes passing");
+	} else if (path_is(&r, "/")) {
 		struct timespec ts;
 		struct tm tm;
 		char b[96];
@@ -343,7 +384,7 @@ static void flush(struct conn *c)
 	}
 	c->woff = c->wlen = 0;
 	if (c->exit_code >= 0)
-		exit(c->exit_code);
+		finish(c->exit_code);
 	if (c->close_after && !c->draining) {
 		if (c->eof) {
 			close_conn(c);
@@ -545,13 +586,51 @@ static void join(const char *pid)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	_exit(0);
+	if (sig == SIGTERM)
+		term_requested = 1;
+	else
+		_exit(0);
+}
+
+/* Parse a duration such as 1500ms, 2s or 1m into milliseconds, or -1. */
+static long long parse_duration(const char *s)
+{
+	char *e;
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &e, 10);
+	if (errno || v < 0 || v > 86400000LL)
+		return -1;
+	if (!strcmp(e, "ms"))
+		return v;
+	if (!strcmp(e, "s") || !*e)
+		return v * 1000;
+	if (!strcmp(e, "m"))
+		return v * 60000;
+	return -1;
+}
+
+/* First look at a SIGTERM: close the listeners and every idle connection. */
+static void start_terminating(void)
+{
+	terminating = 1;
+	for (int i = 0; i < nlis; i++)
+		if (lis[i].fd >= 0) {
+			close(lis[i].fd);
+			lis[i].fd = -1;
+		}
+	for (int i = 0; i < MAX_CONN; i++) {
+		struct conn *c = &conns[i];
+		if (c->fd >= 0 && !c->rlen && c->woff == c->wlen && !c->stream && !c->draining)
+			close_conn(c);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	const char *join_pid = NULL;
+	long long code;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--quiet"))
@@ -562,10 +641,19 @@ int main(int argc, char **argv)
 			join_pid = argv[++i < argc ? i : argc];
 		else if (!strcmp(a, "--health"))
 			add_health(i + 1 < argc ? argv[++i] : NULL);
+		else if (!strcmp(a, "--probe-path") && i + 1 < argc && argv[i + 1][0] == '/' && nprobe < MAX_PROBE_PATHS)
+			probe_paths[nprobe++] = argv[++i];
+		else if (!strcmp(a, "--exit-after") && i + 1 < argc && (exit_after_ms = parse_duration(argv[i + 1])) >= 0)
+			i++;
+		else if (!strcmp(a, "--exit-code") && i + 1 < argc && parse_num(argv[i + 1], 0, 255, &code) == 0)
+			exit_code_after = (int)code, i++;
+		else if (!strcmp(a, "--exit-file") && i + 1 < argc)
+			exit_file = argv[++i];
 		else if (!strncmp(a, "--tcp=", 6) || !strncmp(a, "--udp=", 6))
 			add_port(a[2] == 't' ? "tcp" : "udp", a + 6);
 		else {
-			fprintf(stderr, "usage: kemu-netexec [--tcp PORT]... [--udp PORT]... [--health PORT:STATUS:BODY]... [--join PID] [--quiet]\n");
+			fprintf(stderr, "usage: kemu-netexec [--tcp PORT]... [--udp PORT]... [--health PORT:STATUS:BODY]... [--probe-path /PATH]... "
+					"[--exit-after DURATION] [--exit-code N] [--exit-file PATH] [--join PID] [--quiet]\n");
 			return 2;
 		}
 	}
@@ -602,10 +690,25 @@ int main(int argc, char **argv)
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (devnull >= 0)
 		dup2(devnull, 1);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	now = t0.tv_sec * 1000LL + t0.tv_nsec / 1000000;
+	if (exit_after_ms >= 0)
+		exit_at = now + exit_after_ms;
+	/* SIGTERM stays blocked except inside ppoll, so it cannot slip in between the check and the wait. */
+	sigset_t blocked, waitmask;
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGTERM);
+	sigprocmask(SIG_BLOCK, &blocked, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
 
 	for (;;) {
 		int n = 0, active = 0;
+		if (term_requested && !terminating)
+			start_terminating();
 		for (int i = 0; i < nlis; i++) {
+			if (lis[i].fd < 0)
+				continue;
 			pfd[n] = (struct pollfd){.fd = lis[i].fd, .events = POLLIN};
 			owner[n++] = -1 - i;
 		}
@@ -620,13 +723,26 @@ int main(int argc, char **argv)
 			owner[n++] = i;
 			active++;
 		}
-		if (poll(pfd, n, active ? 1000 : -1) < 0 && errno != EINTR) {
-			perror("kemu-netexec: poll");
-			return 1;
+		if (terminating && !active)
+			finish(143); /* 128 + SIGTERM, as a runtime reports a process that ended on it */
+		int timeout = active ? 1000 : -1;
+		if (exit_at >= 0) {
+			long long left = exit_at - now;
+			timeout = left <= 0 ? 0 : (timeout < 0 || left < timeout) ? (int)left : timeout;
+		}
+		struct timespec tmo = {.tv_sec = timeout / 1000, .tv_nsec = (timeout % 1000) * 1000000L};
+		if (ppoll(pfd, n, timeout < 0 ? NULL : &tmo, &waitmask) < 0) {
+			if (errno != EINTR) {
+				perror("kemu-netexec: poll");
+				return 1;
+			}
+			continue; /* a signal: look at term_requested first */
 		}
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+		if (exit_at >= 0 && now >= exit_at)
+			finish(exit_code_after);
 		for (int k = 0; k < n; k++) {
 			short re = pfd[k].revents;
 			if (!re)
@@ -648,8 +764,10 @@ int main(int argc, char **argv)
 			else if (c->fd >= 0 && (re & (POLLERR | POLLHUP | POLLNVAL)) && !(re & POLLOUT))
 				close_conn(c);
 		}
+		/* Draining after SIGTERM, a finished response waits for its client to close: the data it still
+		 * has in flight must arrive before the process (and its sandbox) goes. */
 		for (int i = 0; i < MAX_CONN; i++)
-			if (conns[i].fd >= 0 && now >= conns[i].deadline)
+			if (conns[i].fd >= 0 && now >= conns[i].deadline && !(terminating && conns[i].draining))
 				close_conn(&conns[i]);
 	}
 }

@@ -5,11 +5,12 @@ import { controllerOf, getObject, listObjects, objectKey, ownedBy, type StoredMe
 import { kindOf } from '../lab/apply.js';
 import { currentEndpoints, portsColumn } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
-import { podViews } from '../lab/views.js';
+import { nodeTaints, podViews } from '../lab/views.js';
+import { nodeLabels } from '../cluster/nodes.js';
 import { describeIngressLines } from '../lab/ingress/views.js';
 import { formatCpu, formatMemory } from '../util/quantity.js';
 
-type Lines = Array<[string, string | number | undefined] | string>;
+import { probeText, stateLines, workloadLines, type Lines } from './describe-workloads.js';
 
 function render(lines: Lines): string {
   const width = Math.max(...lines.filter((l): l is [string, string] => Array.isArray(l)).map(([k]) => k.length)) + 2;
@@ -39,7 +40,7 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
   const w = kindWord.toLowerCase();
   if (['node', 'nodes', 'no'].includes(w)) return describeNode(record, name);
   const kind = kindOf(w);
-  if (!kind) throw new Error(`cannot describe '${kindWord}'; use node, pod, deployment, replicaset, service, namespace, ingress, ingressclass or secret`);
+  if (!kind) throw new Error(`cannot describe '${kindWord}'; use node, pod, deployment, replicaset, statefulset, daemonset, job, replicationcontroller, controllerrevision, service, namespace, ingress, ingressclass or secret`);
   const key = objectKey(kind, { name, namespace });
   const obj = getObject(record.store, kind, key);
   if (!obj) throw new Error(`${kind} "${key}" not found in lab ${record.lab}`);
@@ -57,20 +58,26 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
         ['Controlled By', owner ? `${owner.kind}/${owner.name}` : undefined],
         ['Sandbox', view.holderPid ? `netns ${view.netns}, holder pid ${view.holderPid}` : undefined],
         ['Node-Selectors', pairs(pod.spec?.nodeSelector)],
+        ['Tolerations', (pod.spec?.tolerations ?? []).map((t) => `${t.key ?? ''}${t.operator === 'Exists' ? '' : `=${t.value ?? ''}`}:${t.effect ?? ''}`).join(', ') || undefined],
+        ...(pod.spec?.hostname ? ([['Hostname', `${pod.spec.hostname}${pod.spec.subdomain ? ` (subdomain ${pod.spec.subdomain})` : ''}`]] as Lines) : []),
         ['Requests', (() => { const r = podRequests(pod); return `cpu ${formatCpu(r.cpuMilli)}, memory ${formatMemory(r.memoryBytes)}`; })()],
         'Containers:',
         ...(pod.spec?.containers ?? []).flatMap((c) => {
-          const cs = (view.object as { status?: { containerStatuses?: Array<{ name: string; ready: boolean; restartCount: number; state?: { running?: unknown; waiting?: { reason?: string } } }> } }).status?.containerStatuses?.find((s) => s.name === c.name);
+          const cs = (view.object as { status?: { containerStatuses?: Array<{ name: string; ready: boolean; restartCount: number; state?: Parameters<typeof stateLines>[1]; lastState?: Parameters<typeof stateLines>[1] }> } }).status?.containerStatuses?.find((s) => s.name === c.name);
           const rt = record.pods[key]?.containers[c.name];
           const planned = record.cluster.pods.find((p) => p.namespace === namespace && p.name === name)?.containers.find((x) => x.name === c.name);
           return [
             `  ${c.name}:`,
             `    Image:          ${c.image ?? ''} (${planned?.program ? `runs as the real program: ${planned.program}` : "ignored: kemu's default server runs instead"})`,
             `    Listens on:     ${planned ? [...planned.tcpPorts.map((p) => `${p}/TCP`), ...planned.udpPorts.map((p) => `${p}/UDP`)].join(', ') || '<none>' : '<not started>'}`,
-            `    State:          ${cs?.state?.running ? 'Running' : cs?.state?.waiting ? `Waiting (${cs.state.waiting.reason})` : 'Waiting'}${rt ? `, pid ${rt.pid}` : ''}`,
+            ...stateLines('State', cs?.state, rt && !rt.diedAt ? rt.pid : undefined),
+            ...stateLines('Last State', cs?.lastState),
             `    Ready:          ${cs?.ready ? 'True' : 'False'}`,
             `    Restart Count:  ${cs?.restartCount ?? 0}`,
-            ...(c.readinessProbe ? [`    Readiness:      ${c.readinessProbe.httpGet ? `http-get :${c.readinessProbe.httpGet.port}${c.readinessProbe.httpGet.path ?? '/'}` : `tcp-socket :${c.readinessProbe.tcpSocket?.port}`} period=${c.readinessProbe.periodSeconds ?? 10}s`] : []),
+            ...(c.livenessProbe ? [`    Liveness:       ${probeText(c.livenessProbe)}`] : []),
+            ...(c.readinessProbe ? [`    Readiness:      ${probeText(c.readinessProbe)}`] : []),
+            ...(c.startupProbe ? [`    Startup:        ${probeText(c.startupProbe)}`] : []),
+            ...(planned?.probePaths?.length ? [`    Probe paths:    ${planned.probePaths.join(', ')} answer 200 (GET /kemu/fail-probes on a port makes them answer 500)`] : []),
           ];
         }),
         ...conditionLines(pod.status?.conditions),
@@ -134,6 +141,10 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
       const sec = obj as typeof record.store.objects.Secret[string];
       return render([...metaLines(sec.metadata), ['Type', sec.type], 'Data', ...Object.entries(sec.data ?? {}).map(([k, v]) => `  ${k}:  ${Buffer.from(v, 'base64').length} bytes`)]);
     }
+    default: {
+      const owner = controllerOf(obj.metadata);
+      return render([...metaLines(obj.metadata), ...(owner && kind !== 'ControllerRevision' ? ([['Controlled By', `${owner.kind}/${owner.name}`]] as Lines) : []), ...(workloadLines(record, kind, obj) ?? []), ...conditionLines((obj as { status?: { conditions?: Parameters<typeof conditionLines>[0] } }).status?.conditions)]);
+    }
   }
 }
 
@@ -148,7 +159,8 @@ function describeNode(record: LabRecord, name: string): string {
   const pct = (a: number, b: number) => (b ? `${Math.round((100 * a) / b)}%` : '-');
   return render([
     ['Name', n.name],
-    ['Labels', pairs({ 'kubernetes.io/hostname': n.name, ...n.labels })],
+    ['Labels', pairs(nodeLabels(n.name, n.labels))],
+    ['Taints', nodeTaints(n).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(', ') || undefined],
     ['Unschedulable', String(n.unschedulable)],
     ['InternalIP', n.ip],
     ['Rack', n.rack],

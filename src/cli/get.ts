@@ -5,7 +5,9 @@ import { listObjects, objectKey, type StoredKind } from '../cluster/store.js';
 import { kindOf } from '../lab/apply.js';
 import { currentEndpoints, endpointSliceObject, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
-import { asList, nodeObjects, podViews } from '../lab/views.js';
+import { asList, nodeObjects, nodeTaints, podViews } from '../lab/views.js';
+import { nodeRoles } from '../cluster/nodes.js';
+import { workloadListing } from './get-workloads.js';
 import { ingressClassRows, ingressRows, secretRows } from '../lab/ingress/views.js';
 import { json, table } from './output.js';
 
@@ -34,20 +36,20 @@ interface Listing {
 
 const selectorText = (m: Record<string, string> | undefined) => (m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : undefined);
 
-export const GET_KINDS = 'nodes, pods, services, endpoints, endpointslices, deployments, replicasets, namespaces, ingresses, ingressclasses, secrets';
+export const GET_KINDS = 'nodes, pods, services, endpoints, endpointslices, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, namespaces, ingresses, ingressclasses, secrets';
 
 async function listing(record: LabRecord, kindWord: string): Promise<Listing> {
   const w = kindWord.toLowerCase();
   if (['nodes', 'node', 'no'].includes(w)) {
     const objects = nodeObjects(record);
     return {
-      headers: ['NAME', 'STATUS', 'INTERNAL-IP', 'PODS', 'BLOCKS'],
-      wideHeaders: ['RACK', 'CPU', 'MEMORY', 'NETNS'],
+      headers: ['NAME', 'STATUS', 'ROLES', 'INTERNAL-IP', 'PODS', 'BLOCKS'],
+      wideHeaders: ['RACK', 'CPU', 'MEMORY', 'TAINTS', 'NETNS'],
       rows: record.cluster.nodes.map((n, i) => ({
         name: n.name,
         object: objects[i],
-        cells: [n.name, n.unschedulable ? 'Ready,SchedulingDisabled' : 'Ready', n.ip, record.cluster.pods.filter((p) => p.nodeName === n.name).length, n.blocks.join(',') || undefined],
-        wide: [n.rack, `${n.capacity.cpuMilli / 1000}`, `${Math.round(n.capacity.memoryBytes / 2 ** 20)}Mi`, `kemu-${record.lab}.node.${n.name}`],
+        cells: [n.name, n.unschedulable ? 'Ready,SchedulingDisabled' : 'Ready', nodeRoles(n.labels).join(',') || undefined, n.ip, record.cluster.pods.filter((p) => p.nodeName === n.name).length, n.blocks.join(',') || undefined],
+        wide: [n.rack, `${n.capacity.cpuMilli / 1000}`, `${Math.round(n.capacity.memoryBytes / 2 ** 20)}Mi`, nodeTaints(n).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(',') || undefined, `kemu-${record.lab}.node.${n.name}`],
       })),
     };
   }
@@ -132,6 +134,8 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
       return secretRows(record);
     case 'Endpoints':
       throw new Error('unreachable');
+    default:
+      return workloadListing(record, kind)!;
   }
 }
 

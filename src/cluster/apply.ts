@@ -7,12 +7,13 @@
 import type { InputProblem } from '../topology/errors.js';
 import type { Manifest } from '../topology/manifests.js';
 import { planHash } from '../plan/hash.js';
-import { applyDefaults } from './defaults.js';
+import { applyDefaults, applyGenerated } from './defaults.js';
 import { admitIngress, checkDefaultClass } from './ingress-admission.js';
 import { stableJson } from '../util/stable-json.js';
 import {
   APPLIED_ANNOTATION,
   BUILTIN_NAMESPACES,
+  controllerOf,
   SOURCE_ANNOTATION,
   deleteObject,
   getObject,
@@ -97,9 +98,11 @@ function applyOne(store: Store, m: Manifest, by: Applier, now: string): ApplyRes
   if (kind === 'Ingress') admitIngress(store, body as never, meta, existing as never);
   if (!existing) {
     const obj = { ...body, metadata: { ...newMeta({ ...meta, annotations }, now, isNamespaced(kind)), generation: 1 } } as StoredObject;
+    applyGenerated(kind, obj as never);
     putObject(store, kind, obj as never);
     return { kind, key, action: 'created' };
   }
+  applyGenerated(kind, { ...body, metadata: existing.metadata } as never);
   const specChanged = stableJson((existing as { spec?: unknown }).spec ?? null) !== stableJson((body as { spec?: unknown }).spec ?? null);
   const { status } = existing as { status?: unknown };
   const updated = {
@@ -137,10 +140,10 @@ export function pruneTopologyObjects(store: Store, keep: ApplyResult[], now: str
   const kept = new Set(keep.map((r) => `${r.kind}/${r.key}`));
   const out: ApplyResult[] = [];
   for (const kind of STORED_KINDS) {
-    if (kind === 'ReplicaSet') continue; // owned, never applied
     for (const o of listObjects(store, kind)) {
       const key = objectKey(kind, o.metadata);
-      if (o.metadata.annotations?.[SOURCE_ANNOTATION] !== 'topology' || kept.has(`${kind}/${key}`) || o.metadata.deletionTimestamp) continue;
+      // Objects a controller owns go with their owner, never by themselves.
+      if (controllerOf(o.metadata) || o.metadata.annotations?.[SOURCE_ANNOTATION] !== 'topology' || kept.has(`${kind}/${key}`) || o.metadata.deletionTimestamp) continue;
       if (!getObject(store, kind, key)) continue; // gone with its namespace already
       deleteObject(store, kind, key, now);
       out.push({ kind, key, action: 'deleted' });

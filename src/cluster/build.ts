@@ -9,7 +9,7 @@ import { parseCidr } from '../util/ipv4.js';
 import { allocate } from './ipam.js';
 import { addServicePorts, podIntents, type PodIntent } from './pods.js';
 import { selects } from './endpoints.js';
-import { controllerOf, getObject, listObjects, objectKey, type Store, type StoredPod } from './store.js';
+import { controllerOf, getObject, listObjects, objectKey, STORED_KINDS, type Store, type StoredKind, type StoredPod } from './store.js';
 import type { ClusterState, ManualEndpoints, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
 import { buildServices } from './services.js';
@@ -19,13 +19,16 @@ export type Origins = Map<string, string>;
 
 export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, origins: Origins = new Map()): ClusterState {
   const originOf = (kind: string, key: string) => origins.get(`${kind}/${key}`) ?? `${kind} ${key}`;
-  // A controller's pod answers for the manifest that asked for it.
+  // A controller's pod answers for the manifest that asked for it (a Deployment's, through its ReplicaSet).
   const podOrigin = (p: StoredPod) => {
-    const rs = controllerOf(p.metadata);
-    const rsObj = rs && getObject(store, 'ReplicaSet', `${p.metadata.namespace}/${rs.name}`);
-    const dep = rsObj && controllerOf(rsObj.metadata);
     const key = objectKey('Pod', p.metadata);
-    return origins.get(`Pod/${key}`) ?? (dep ? originOf('Deployment', `${p.metadata.namespace}/${dep.name}`) : `Pod ${key}`);
+    let top: { kind: string; name: string } | undefined;
+    for (let o = controllerOf(p.metadata); o; ) {
+      top = o;
+      const obj = STORED_KINDS.includes(o.kind as StoredKind) ? getObject(store, o.kind as StoredKind, `${p.metadata.namespace}/${o.name}`) : undefined;
+      o = obj && controllerOf(obj.metadata);
+    }
+    return origins.get(`Pod/${key}`) ?? (top ? originOf(top.kind, `${p.metadata.namespace}/${top.name}`) : `Pod ${key}`);
   };
   const intents = podIntents(store, podOrigin);
   const key = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
@@ -104,6 +107,7 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
       ...(ipam.addresses.has(tunnelKey(n.name)) ? { tunnelIP: ipam.addresses.get(tunnelKey(n.name))! } : {}),
       capacity: n.capacity,
       unschedulable: n.unschedulable,
+      ...(n.taints?.length ? { taints: n.taints } : {}),
     })),
     externalHosts: t.externalHosts.map((h) => ({ name: h.name, ip: underlay.get(h.name)!, rack: h.rack, extraAddresses: h.extraAddresses })),
     pods,
@@ -121,6 +125,7 @@ function podState(p: PodIntent, ip: string, hostIP: string): PodState {
     nodeName: p.nodeName,
     ip,
     hostIP,
+    ...(p.hostname ? { hostname: p.hostname } : {}),
     containers: p.containers,
     ...(p.owner ? { owner: p.owner } : {}),
     ...(p.terminating ? { terminating: true as const } : {}),

@@ -9,24 +9,30 @@ import { InputError } from '../topology/errors.js';
 import { buildCluster, type Origins } from './build.js';
 import { runControllers } from './controllers/index.js';
 import type { ControllerContext, SchedulingNode } from './controllers/types.js';
+import { nodeLabels } from './nodes.js';
 import { schedule } from './scheduler.js';
 import { SAFE_ALPHABET } from './pods.js';
 import { emptyStore, objectKey, type Store, type StoredKind } from './store.js';
 import type { ClusterState } from './types.js';
 
+/** The taint the node lifecycle controller puts on a cordoned node. */
+export const UNSCHEDULABLE_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' } as const;
+
 export function schedulingNodes(t: LabSpec): SchedulingNode[] {
   return t.nodes.map((n) => ({
     name: n.name,
-    labels: { 'kubernetes.io/hostname': n.name, ...n.labels },
+    labels: nodeLabels(n.name, n.labels),
     unschedulable: n.unschedulable,
+    taints: [...(n.taints ?? []), ...(n.unschedulable ? [UNSCHEDULABLE_TAINT] : [])],
     allocatable: n.capacity,
   }));
 }
 
 /** Controllers, then the scheduler for the pods they made; returns the scheduler's verdicts. */
 export function runControlPlane(store: Store, t: LabSpec, ctx: ControllerContext): ReturnType<typeof schedule> {
-  runControllers(store, ctx);
-  return schedule(store, schedulingNodes(t), ctx);
+  const nodes = schedulingNodes(t);
+  runControllers(store, { ...ctx, nodes });
+  return schedule(store, nodes, ctx);
 }
 
 /** Where each of the topology's workloads came from, for messages. */

@@ -1,10 +1,11 @@
 /** Pods as the node sees them: from the store's Pod objects, with the ports the default server takes. */
 import { randomInt } from 'node:crypto';
-import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
-import type { ContainerState } from './types.js';
+import type { V1Container, V1PodTemplateSpec, V1Probe } from '@kubernetes/client-node';
+import type { ContainerState, ProbeSpec } from './types.js';
 import { stableJson } from '../util/stable-json.js';
 import { programOf } from './programs.js';
-import { controllerOf, getObject, isTerminating, type Json, type Store, type StoredPod } from './store.js';
+import { exitAnnotations } from '../topology/annotations.js';
+import { controllerOf, getObject, isFinished, isTerminating, type Json, type Store, type StoredPod } from './store.js';
 
 /** A pod bound to a node, before it is addressed. */
 export interface PodIntent {
@@ -13,8 +14,9 @@ export interface PodIntent {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   nodeName: string;
+  hostname?: string;
   containers: ContainerState[];
-  owner?: { kind: 'ReplicaSet'; name: string; deployment: string };
+  owner?: { kind: string; name: string };
   terminating: boolean;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
   origin: string;
@@ -27,21 +29,29 @@ export const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 /** A random 5-character pod name suffix, as the ReplicaSet controller's generateName gets. */
 export const randomSuffix = (): string => Array.from({ length: 5 }, () => SAFE_ALPHABET[randomInt(SAFE_ALPHABET.length)]).join('');
 
-/** Every bound pod of the store (terminating ones too: they keep their sandbox and address until killed). */
+/** A Job's pod stands for a process that ends: the default server exits 0 after this long unless annotated otherwise. */
+export const JOB_EXIT_AFTER_MS = 1000;
+
+/**
+ * Every bound pod of the store that still has a sandbox to run: terminating ones too (they keep it
+ * until killed), finished ones not (the kubelet removed theirs; their object stays with its status).
+ */
 export function podIntents(store: Store, originOf: (pod: StoredPod) => string): PodIntent[] {
   return Object.values(store.objects.Pod)
-    .filter((p) => p.spec?.nodeName)
+    .filter((p) => p.spec?.nodeName && !isFinished(p))
     .map((p) => {
-      const rs = controllerOf(p.metadata);
-      const rsObj = rs?.kind === 'ReplicaSet' ? getObject(store, 'ReplicaSet', `${p.metadata.namespace}/${rs.name}`) : undefined;
+      const owner = controllerOf(p.metadata);
+      const exit = exitAnnotations(p.metadata.annotations);
+      const afterMs = exit.afterMs ?? (owner?.kind === 'Job' ? JOB_EXIT_AFTER_MS : undefined);
       return {
         namespace: p.metadata.namespace ?? 'default',
         name: p.metadata.name,
         labels: p.metadata.labels ?? {},
         annotations: p.metadata.annotations ?? {},
         nodeName: p.spec!.nodeName!,
-        containers: containersOf((p.spec?.containers ?? []) as V1Container[]),
-        ...(rs?.kind === 'ReplicaSet' ? { owner: { kind: 'ReplicaSet' as const, name: rs.name, deployment: (rsObj && controllerOf(rsObj.metadata)?.name) ?? '' } } : {}),
+        ...(p.spec?.hostname ? { hostname: p.spec.hostname } : {}),
+        containers: containersOf((p.spec?.containers ?? []) as V1Container[], afterMs === undefined ? undefined : { afterMs, code: exit.code ?? 0 }),
+        ...(owner ? { owner: { kind: owner.kind, name: owner.name } } : {}),
         terminating: isTerminating(p),
         restartPolicy: (p.spec?.restartPolicy ?? 'Always') as PodIntent['restartPolicy'],
         origin: originOf(p),
@@ -60,14 +70,23 @@ export function addServicePorts(containers: ContainerState[], extra: Array<{ por
   return [{ ...first!, tcpPorts: [...first!.tcpPorts, ...tcp], udpPorts: [...first!.udpPorts, ...udp] }, ...rest];
 }
 
-function containersOf(containers: V1Container[]): ContainerState[] {
+function containersOf(containers: V1Container[], exit: ContainerState['exit']): ContainerState[] {
   const taken = new Set<number>();
   const declared = containers.map((c) =>
     (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' })),
   );
   for (const ports of declared) for (const p of ports) if (p.protocol === 'TCP') taken.add(p.containerPort);
-  return containers.map((c, i) => {
+  const withProbes = containers.map((c, i) => {
     const ports = declared[i]!;
+    const probes = {
+      readinessProbe: probeOf(c.readinessProbe, ports),
+      livenessProbe: probeOf(c.livenessProbe, ports),
+      startupProbe: probeOf(c.startupProbe, ports),
+    };
+    return { c, ports, probes: Object.fromEntries(Object.entries(probes).filter(([, v]) => v)) as Partial<typeof probes> };
+  });
+  for (const { probes } of withProbes) for (const p of Object.values(probes)) if (p && 'port' in p && p.port > 0) taken.add(p.port);
+  return withProbes.map(({ c, ports, probes }) => {
     let tcpPorts = unique(ports.filter((p) => p.protocol === 'TCP').map((p) => p.containerPort));
     const udpPorts = unique(ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort));
     // Like agnhost netexec, a container that declares nothing still serves HTTP on 8080 (once per pod).
@@ -75,26 +94,37 @@ function containersOf(containers: V1Container[]): ContainerState[] {
       tcpPorts = [DEFAULT_SERVER_PORT];
       taken.add(DEFAULT_SERVER_PORT);
     }
-    const readinessProbe = probeOf(c, ports);
+    // The image listens where its own probes look, declared or not.
+    const probed = Object.values(probes).flatMap((p) => (p && 'port' in p && p.port > 0 ? [p.port] : []));
+    tcpPorts = unique([...tcpPorts, ...probed.filter((n) => !declared.flat().some((d) => d.protocol === 'TCP' && d.containerPort === n))]);
+    const probePaths = unique(Object.values(probes).flatMap((p) => (p?.kind === 'httpGet' ? [p.path] : [])));
     const program = programOf(c.image ?? '');
-    return { name: c.name, image: c.image ?? '', tcpPorts, udpPorts, declaredPorts: ports, ...(program ? { program } : {}), ...(readinessProbe ? { readinessProbe } : {}) };
+    return { name: c.name, image: c.image ?? '', tcpPorts, udpPorts, declaredPorts: ports, ...(program ? { program } : {}), ...probes, probePaths, ...(exit ? { exit } : {}) };
   });
 }
 
-const unique = (xs: number[]) => [...new Set(xs)];
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
 
-function probeOf(c: V1Container, ports: ContainerState['declaredPorts']): ContainerState['readinessProbe'] {
-  const probe = c.readinessProbe;
-  const port = (p: unknown) => (typeof p === 'number' ? p : ports.find((d) => d.name === p)?.containerPort);
-  const timing = { periodSeconds: probe?.periodSeconds ?? 10, failureThreshold: probe?.failureThreshold ?? 3 };
-  if (probe?.httpGet) {
-    const n = port(probe.httpGet.port);
-    return n ? { kind: 'httpGet', port: n, path: probe.httpGet.path ?? '/', ...timing } : undefined;
+/** A probe's handler (named ports resolved against the container's own; an unknown name is port 0, which fails) and its timing, defaulted. */
+function probeOf(probe: V1Probe | undefined, ports: ContainerState['declaredPorts']): ProbeSpec | undefined {
+  if (!probe) return undefined;
+  const port = (p: unknown) => (typeof p === 'number' ? p : /^\d+$/.test(String(p)) ? Number(p) : (ports.find((d) => d.name === p)?.containerPort ?? 0));
+  const timing = {
+    initialDelaySeconds: probe.initialDelaySeconds ?? 0,
+    periodSeconds: probe.periodSeconds ?? 10,
+    timeoutSeconds: probe.timeoutSeconds ?? 1,
+    successThreshold: probe.successThreshold ?? 1,
+    failureThreshold: probe.failureThreshold ?? 3,
+  };
+  if (probe.httpGet) {
+    const path = probe.httpGet.path ?? '/';
+    return { kind: 'httpGet', port: port(probe.httpGet.port), path: path.startsWith('/') ? path : `/${path}`, ...(probe.httpGet.scheme === 'HTTPS' ? { scheme: 'HTTPS' as const } : {}), ...timing };
   }
-  if (probe?.tcpSocket) {
-    const n = port(probe.tcpSocket.port);
-    return n ? { kind: 'tcpSocket', port: n, ...timing } : undefined;
-  }
+  if (probe.tcpSocket) return { kind: 'tcpSocket', port: port(probe.tcpSocket.port), ...timing };
+  if (probe.grpc) return { kind: 'grpc', port: probe.grpc.port, ...timing };
+  if (probe.exec) return { kind: 'exec', command: probe.exec.command ?? [], ...timing };
   return undefined;
 }
 

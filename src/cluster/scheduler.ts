@@ -1,11 +1,26 @@
 /**
- * The emulated kube-scheduler: binds each pending pod to a node that passes the filters (cordon,
- * nodeSelector, pod count, cpu and memory requests) and scores best (spread of a controller's pods,
- * then least allocated, then fewest pods), or marks it Unschedulable with the message Kubernetes gives.
+ * The emulated kube-scheduler: binds each pending pod to a node that passes the filters, in the
+ * default profile's order (NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit: pod
+ * count, cpu and memory requests, InterPodAffinity), and scores best, or marks it Unschedulable with
+ * the message Kubernetes gives. Scores: first the preference plugins as the framework weighs them
+ * (TaintToleration ×3, NodeAffinity ×2, InterPodAffinity ×2, each normalised to 0..100), then the
+ * spread of a controller's pods, least allocated, fewest pods.
  * Pure: it mutates only the store it is given.
  */
 import type { ControllerContext, SchedulingNode } from './controllers/types.js';
-import { controllerOf, isTerminating, listObjects, objectKey, putObject, type Store, type StoredPod } from './store.js';
+import { controllerOf, isFinished, isTerminating, listObjects, objectKey, putObject, type Store, type StoredPod } from './store.js';
+import { hasPodAffinity, interPodFilter, interPodScore, type NamespaceLabels, type PlacedPod } from './scheduling/inter-pod.js';
+import {
+  defaultNormalize,
+  intolerablePreferNoSchedule,
+  minMaxNormalize,
+  nodeAffinityFilter,
+  preFilterNodeNames,
+  preferredNodeAffinity,
+  REASON_PREFILTER_NODE_AFFINITY,
+  taintFilter,
+  unschedulableFilter,
+} from './scheduling/node-plugins.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
 export interface ScheduleResult {
@@ -52,9 +67,6 @@ export function podRequests(pod: StoredPod): Resources {
   return sumRequests(pod, false);
 }
 
-// Pods that have finished no longer hold resources (the scheduler's cache drops them); terminating ones do.
-const isFinished = (pod: StoredPod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-
 function addPod(usage: NodeUsage, pod: StoredPod): void {
   const req = podRequests(pod);
   const scored = sumRequests(pod, true);
@@ -67,19 +79,36 @@ function addPod(usage: NodeUsage, pod: StoredPod): void {
   if (owner && !isTerminating(pod)) usage.byOwner.set(owner, (usage.byOwner.get(owner) ?? 0) + 1);
 }
 
+/** What a scheduling cycle looks at besides the node: its usage, the pods placed so far, namespace labels. */
+interface Cycle {
+  usage: NodeUsage;
+  placed: PlacedPod[];
+  nsLabels: NamespaceLabels;
+}
+
 /**
  * Why a node cannot take the pod, or [] when it can. Like the scheduler framework, a node is reported
  * under its first failing filter; the resource fit filter reports every resource that is short.
  */
-function filterReasons(node: SchedulingNode, usage: NodeUsage, pod: StoredPod, req: Resources): string[] {
-  if (node.unschedulable) return ['node(s) were unschedulable'];
-  const selector = pod.spec?.nodeSelector ?? {};
-  if (Object.entries(selector).some(([k, v]) => node.labels[k] !== v)) return ["node(s) didn't match Pod's node affinity/selector"];
+function filterReasons(node: SchedulingNode, cycle: Cycle, pod: StoredPod, req: Resources): string[] {
+  const early = unschedulableFilter(pod, node) ?? taintFilter(pod, node) ?? nodeAffinityFilter(pod, node);
+  if (early) return [early];
+  const { usage } = cycle;
   const reasons: string[] = [];
   if (usage.pods + 1 > node.allocatable.pods) reasons.push('Too many pods');
   if (req.cpuMilli > 0 && usage.requested.cpuMilli + req.cpuMilli > node.allocatable.cpuMilli) reasons.push('Insufficient cpu');
   if (req.memoryBytes > 0 && usage.requested.memoryBytes + req.memoryBytes > node.allocatable.memoryBytes) reasons.push('Insufficient memory');
-  return reasons;
+  if (reasons.length) return reasons;
+  const affinity = interPodFilter(pod, node, cycle.placed, cycle.nsLabels);
+  return affinity ? [affinity] : [];
+}
+
+/** The preference plugins' weighted, normalised sum per feasible node (the framework's default weights). */
+function preferenceScores(pod: StoredPod, feasible: SchedulingNode[], placed: PlacedPod[], nsLabels: NamespaceLabels): number[] {
+  const taints = defaultNormalize(feasible.map((n) => intolerablePreferNoSchedule(pod, n)), true);
+  const nodeAffinity = defaultNormalize(feasible.map((n) => preferredNodeAffinity(pod, n)), false);
+  const interPod = placed.some((e) => hasPodAffinity(e.pod)) || hasPodAffinity(pod) ? minMaxNormalize(feasible.map((n) => interPodScore(pod, n, placed, nsLabels))) : feasible.map(() => 0);
+  return feasible.map((_, i) => 3 * taints[i]! + 2 * nodeAffinity[i]! + 2 * interPod[i]!);
 }
 
 const freeFraction = (allocatable: number, used: number) => (allocatable > 0 ? Math.max(0, allocatable - used) / allocatable : 0);
@@ -124,33 +153,51 @@ function withScheduled(pod: StoredPod, cond: Omit<PodCondition, 'type' | 'lastTr
   return { ...pod.status, phase: 'Pending', conditions: [...conditions.filter((c) => c.type !== 'PodScheduled'), next] };
 }
 
+/** A namespace's labels: its object's, plus kubernetes.io/metadata.name as the API server sets it on every namespace. */
+const namespaceLabels = (store: Store): NamespaceLabels => (ns) => ({ ...(store.objects.Namespace[ns]?.metadata.labels ?? {}), 'kubernetes.io/metadata.name': ns });
+
 export function schedule(store: Store, nodes: SchedulingNode[], ctx: Pick<ControllerContext, 'now'>): ScheduleResult {
   const usage = new Map<string, NodeUsage>(
     nodes.map((n) => [n.name, { requested: { cpuMilli: 0, memoryBytes: 0 }, scored: { cpuMilli: 0, memoryBytes: 0 }, pods: 0, byOwner: new Map() }]),
   );
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const placed: PlacedPod[] = [];
   const pods = listObjects(store, 'Pod');
   for (const pod of pods) {
-    const u = pod.spec?.nodeName ? usage.get(pod.spec.nodeName) : undefined;
-    if (u && !isFinished(pod)) addPod(u, pod);
+    // Pods that have finished no longer hold resources (the scheduler's cache drops them); terminating ones do.
+    const node = pod.spec?.nodeName ? byName.get(pod.spec.nodeName) : undefined;
+    if (!node || isFinished(pod)) continue;
+    addPod(usage.get(node.name)!, pod);
+    placed.push({ pod, node });
   }
+  const nsLabels = namespaceLabels(store);
 
   const result: ScheduleResult = { bound: [], unschedulable: [] };
-  const pending = byCreation(pods.filter((p) => !p.spec?.nodeName && !isTerminating(p)));
+  const pending = byCreation(pods.filter((p) => !p.spec?.nodeName && !isTerminating(p) && !isFinished(p)));
   for (const pod of pending) {
     const key = objectKey('Pod', pod.metadata);
     const req = podRequests(pod);
     const scored = sumRequests(pod, true);
     const owner = controllerOf(pod.metadata)?.uid;
     const reasons = new Map<string, number>();
-    let best: { node: SchedulingNode; scores: number[] } | undefined;
+    const count = (r: string) => reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    const only = preFilterNodeNames(pod);
+    const feasible: SchedulingNode[] = [];
     for (const node of nodes) {
-      const u = usage.get(node.name)!;
-      const failed = filterReasons(node, u, pod, req);
-      for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
-      if (failed.length > 0) continue;
-      const s = scores(node, u, owner, scored);
-      if (!best || isBetter(s, best.scores)) best = { node, scores: s };
+      if (only && !only.has(node.name)) {
+        count(REASON_PREFILTER_NODE_AFFINITY);
+        continue;
+      }
+      const failed = filterReasons(node, { usage: usage.get(node.name)!, placed, nsLabels }, pod, req);
+      for (const r of failed) count(r);
+      if (failed.length === 0) feasible.push(node);
     }
+    const preferences = feasible.length > 1 ? preferenceScores(pod, feasible, placed, nsLabels) : [0];
+    let best: { node: SchedulingNode; scores: number[] } | undefined;
+    feasible.forEach((node, i) => {
+      const s = [preferences[i]!, ...scores(node, usage.get(node.name)!, owner, scored)];
+      if (!best || isBetter(s, best.scores)) best = { node, scores: s };
+    });
 
     if (best) {
       const bound: StoredPod = {
@@ -160,6 +207,7 @@ export function schedule(store: Store, nodes: SchedulingNode[], ctx: Pick<Contro
       };
       putObject(store, 'Pod', bound);
       addPod(usage.get(best.node.name)!, bound);
+      placed.push({ pod: bound, node: best.node });
       result.bound.push({ pod: key, node: best.node.name });
       continue;
     }

@@ -9,7 +9,24 @@
  * cascade, as the garbage collector does for owner references).
  */
 import { randomUUID } from 'node:crypto';
-import type { V1Deployment, V1Endpoints, V1Ingress, V1IngressClass, V1Namespace, V1ObjectMeta, V1OwnerReference, V1Pod, V1ReplicaSet, V1Secret, V1Service } from '@kubernetes/client-node';
+import type {
+  V1ControllerRevision,
+  V1DaemonSet,
+  V1Deployment,
+  V1Endpoints,
+  V1Ingress,
+  V1IngressClass,
+  V1Job,
+  V1Namespace,
+  V1ObjectMeta,
+  V1OwnerReference,
+  V1Pod,
+  V1ReplicaSet,
+  V1ReplicationController,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 
 /** The JSON form of a client-node type: timestamps are RFC 3339 strings, as on the wire. */
 export type Json<T> = T extends Date ? string : T extends Array<infer U> ? Array<Json<U>> : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
@@ -27,6 +44,11 @@ export type StoredIngress = Stored<V1Ingress>;
 export type StoredIngressClass = Stored<V1IngressClass>;
 /** Only `kubernetes.io/tls` Secrets (for Ingress TLS); the record holding them is root-only. */
 export type StoredSecret = Stored<V1Secret>;
+export type StoredStatefulSet = Stored<V1StatefulSet>;
+export type StoredDaemonSet = Stored<V1DaemonSet>;
+export type StoredJob = Stored<V1Job>;
+export type StoredReplicationController = Stored<V1ReplicationController>;
+export type StoredControllerRevision = Stored<V1ControllerRevision>;
 
 export interface KindMap {
   Namespace: StoredNamespace;
@@ -38,11 +60,48 @@ export interface KindMap {
   Ingress: StoredIngress;
   IngressClass: StoredIngressClass;
   Secret: StoredSecret;
+  StatefulSet: StoredStatefulSet;
+  DaemonSet: StoredDaemonSet;
+  Job: StoredJob;
+  ReplicationController: StoredReplicationController;
+  ControllerRevision: StoredControllerRevision;
 }
 export type StoredKind = keyof KindMap;
 export type StoredObject = KindMap[StoredKind];
 
-export const STORED_KINDS: StoredKind[] = ['Namespace', 'Deployment', 'ReplicaSet', 'Pod', 'Service', 'Endpoints', 'IngressClass', 'Secret', 'Ingress'];
+export const STORED_KINDS: StoredKind[] = [
+  'Namespace',
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'ReplicationController',
+  'ControllerRevision',
+  'Pod',
+  'Service',
+  'Endpoints',
+  'IngressClass',
+  'Secret',
+  'Ingress',
+];
+/** The API group/version of each stored kind, as owner references and `get -o yaml` name it. */
+export const API_VERSION_OF: Record<StoredKind, string> = {
+  Namespace: 'v1',
+  Pod: 'v1',
+  Service: 'v1',
+  Endpoints: 'v1',
+  ReplicationController: 'v1',
+  Secret: 'v1',
+  Deployment: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  ControllerRevision: 'apps/v1',
+  Job: 'batch/v1',
+  Ingress: 'networking.k8s.io/v1',
+  IngressClass: 'networking.k8s.io/v1',
+};
 /** Namespaces that exist in every cluster. */
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -58,7 +117,13 @@ export interface Store {
 }
 
 export function emptyStore(): Store {
-  return { resourceVersion: 0, objects: { Namespace: {}, Pod: {}, Deployment: {}, ReplicaSet: {}, Service: {}, Endpoints: {}, Ingress: {}, IngressClass: {}, Secret: {} } };
+  return { resourceVersion: 0, objects: Object.fromEntries(STORED_KINDS.map((k) => [k, {}])) as Store['objects'] };
+}
+
+/** A store read from an older record may lack the maps of kinds added since: they start empty. */
+export function completeStore(store: Store): Store {
+  for (const k of STORED_KINDS) store.objects[k] ??= {};
+  return store;
 }
 
 export const isNamespaced = (kind: StoredKind) => kind !== 'Namespace' && kind !== 'IngressClass';
@@ -143,8 +208,8 @@ export function controllerOf(meta: Json<V1ObjectMeta>): Json<V1OwnerReference> |
   return meta.ownerReferences?.find((o) => o.controller);
 }
 
-export function ownerRef(kind: 'Deployment' | 'ReplicaSet', owner: { metadata: StoredMeta }): Json<V1OwnerReference> {
-  return { apiVersion: 'apps/v1', kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+export function ownerRef(kind: StoredKind, owner: { metadata: StoredMeta }): Json<V1OwnerReference> {
+  return { apiVersion: API_VERSION_OF[kind], kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
 }
 
 /** Objects of `kind` whose controller is `owner`. */
@@ -153,6 +218,8 @@ export function ownedBy<K extends StoredKind>(store: Store, kind: K, owner: { me
 }
 
 export const isTerminating = (o: { metadata: StoredMeta }) => o.metadata.deletionTimestamp !== undefined;
+/** A pod that ran to completion (or failed for good): it keeps its object and status, not its sandbox or resources. */
+export const isFinished = (pod: StoredPod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 
 /** Start a pod's graceful deletion: it is terminating until the lab has removed its sandbox. */
 export function markDeleted(store: Store, pod: StoredPod, now: string): void {
@@ -170,7 +237,7 @@ export function removeObject(store: Store, kind: StoredKind, key: string): void 
 
 /**
  * Delete an object the way the API does: pods become terminating, other kinds go at once with their
- * dependents (a Deployment's ReplicaSets, a ReplicaSet's pods, everything in a Namespace).
+ * dependents (a Deployment's ReplicaSets, any controller's pods and ControllerRevisions, everything in a Namespace).
  */
 export function deleteObject(store: Store, kind: StoredKind, key: string, now: string): void {
   const obj = store.objects[kind]?.[key] as StoredObject | undefined;
@@ -178,9 +245,8 @@ export function deleteObject(store: Store, kind: StoredKind, key: string, now: s
   if (kind === 'Pod') return markDeleted(store, obj as StoredPod, now);
   if (kind === 'Namespace') {
     for (const k of STORED_KINDS.filter(isNamespaced)) for (const o of listObjects(store, k)) if (o.metadata.namespace === obj.metadata.name) deleteObject(store, k, objectKey(k, o.metadata), now);
-  } else if (kind === 'Deployment') {
-    for (const rs of ownedBy(store, 'ReplicaSet', obj)) deleteObject(store, 'ReplicaSet', objectKey('ReplicaSet', rs.metadata), now);
-  } else if (kind === 'ReplicaSet') {
+  } else {
+    for (const k of ['ReplicaSet', 'ControllerRevision'] as const) for (const o of ownedBy(store, k, obj)) deleteObject(store, k, objectKey(k, o.metadata), now);
     for (const pod of ownedBy(store, 'Pod', obj)) markDeleted(store, pod, now);
   }
   removeObject(store, kind, key);

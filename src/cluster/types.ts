@@ -1,6 +1,25 @@
 /** The desired cluster state: the emulated control plane's answer to the topology. */
 import type { NetworkSpec } from '../topology/types.js';
 
+/**
+ * What a probe checks, ports resolved. exec and grpc probes run nothing (they count as passing: the
+ * default server stands in for the image); an HTTPS httpGet is checked as a TCP connect (no TLS).
+ */
+export type ProbeHandler =
+  | { kind: 'httpGet'; port: number; path: string; scheme?: 'HTTPS' }
+  | { kind: 'tcpSocket'; port: number }
+  | { kind: 'exec'; command: string[] }
+  | { kind: 'grpc'; port: number };
+
+/** A probe with the kubelet's timing fields, defaulted as the API server does. */
+export type ProbeSpec = ProbeHandler & {
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+};
+
 export interface ContainerState {
   name: string;
   image: string;
@@ -11,8 +30,16 @@ export interface ContainerState {
   declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' }>;
   /** A real program that runs instead of the default server, chosen by the image (cluster/programs.ts). */
   program?: string;
-  /** The readiness probe, ports resolved; without one a container is ready while it runs. */
-  readinessProbe?: ({ kind: 'httpGet'; port: number; path: string } | { kind: 'tcpSocket'; port: number }) & { periodSeconds: number; failureThreshold: number };
+  /** The readiness probe; without one a container is ready while it runs (once started). */
+  readinessProbe?: ProbeSpec;
+  /** The liveness probe: failureThreshold failures in a row restart the container. */
+  livenessProbe?: ProbeSpec;
+  /** The startup probe: until it passes, the others wait and the container is not ready. */
+  startupProbe?: ProbeSpec;
+  /** HTTP paths the container's probes ask for: the default server answers 200 on them (see native/README.md). */
+  probePaths: string[];
+  /** The default server exits after this long with this code (a Job's container, or `kemu.dev/exit-after`). */
+  exit?: { afterMs: number; code: number };
 }
 
 export interface PodState {
@@ -23,8 +50,11 @@ export interface PodState {
   nodeName: string;
   ip: string;
   hostIP: string;
+  /** UTS hostname: spec.hostname, else the pod name (a StatefulSet pod's is its name). */
+  hostname?: string;
   containers: ContainerState[];
-  owner?: { kind: 'ReplicaSet'; name: string; deployment: string };
+  /** The pod's controller (ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController). */
+  owner?: { kind: string; name: string };
   /** Deleted, still holding its sandbox and address: out of the endpoints until it is gone. */
   terminating?: true;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
@@ -48,6 +78,8 @@ export interface NodeState {
   tunnelIP?: string;
   capacity: { cpuMilli: number; memoryBytes: number; pods: number };
   unschedulable: boolean;
+  /** Node.spec.taints from the topology. */
+  taints?: Array<{ key: string; value?: string; effect: string }>;
 }
 
 export interface HostState {

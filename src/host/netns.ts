@@ -91,21 +91,31 @@ export async function killRecorded(pids: number[], marks: Record<string, string>
   await killAndWait(await stillMarked(pids, marks));
 }
 
-/** SIGKILL `pids` and wait until they are gone (zombies of our own children count as gone); pids just observed, never ones from a record. */
-export async function killAndWait(pids: number[], timeoutMs = 5000): Promise<void> {
+function signal(pids: number[], sig: NodeJS.Signals): void {
   for (const pid of pids) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, sig);
     } catch {
       /* already gone */
     }
   }
-  const deadline = Date.now() + timeoutMs;
+}
+
+/** The pids of `pids` still alive after waiting up to `ms` for them to go (zombies of our own children count as gone). */
+async function stillAliveAfter(pids: number[], ms: number): Promise<number[]> {
+  const deadline = Date.now() + ms;
   let left = pids;
-  while (left.length && Date.now() < deadline) {
+  for (;;) {
     left = (await Promise.all(left.map(async (p) => ((await isAlive(p)) ? p : -1)))).filter((p) => p >= 0);
-    if (left.length) await new Promise((r) => setTimeout(r, 10));
+    if (left.length === 0 || Date.now() >= deadline) return left;
+    await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** SIGKILL `pids` and wait until they are gone; pids just observed, never ones from a record. */
+export async function killAndWait(pids: number[], timeoutMs = 5000): Promise<void> {
+  signal(pids, 'SIGKILL');
+  const left = await stillAliveAfter(pids, timeoutMs);
   if (left.length) throw new Error(`processes ${left.join(', ')} did not exit after SIGKILL`);
 }
 
@@ -120,4 +130,15 @@ export async function killInNetns(netns: string, comm: string): Promise<void> {
   const inside = (await scanProcesses()).filter((p) => p.netInode === inode && p.pid !== process.pid);
   const named = await Promise.all(inside.map(async (p) => (await readFile(`/proc/${p.pid}/comm`, 'latin1').catch(() => '')).trim() === comm));
   await killAndWait(inside.filter((_, i) => named[i]).map((p) => p.pid));
+}
+
+/**
+ * Stop processes as the kubelet stops a container: SIGTERM, then SIGKILL for whatever still runs
+ * after `graceMs`. Resolves with the pids that had to be killed. Pids just checked (stillMarked).
+ */
+export async function terminateAndWait(pids: number[], graceMs: number): Promise<Set<number>> {
+  if (graceMs > 0) signal(pids, 'SIGTERM');
+  const left = graceMs > 0 ? await stillAliveAfter(pids, graceMs) : pids;
+  await killAndWait(left);
+  return new Set(left);
 }

@@ -2,6 +2,7 @@
  * `kemu apply`, `kemu delete` and `kemu scale` on a running lab: change the store as the API server
  * would, then reconcile. The whole batch is checked first; on any problem nothing is written.
  */
+import { printable } from '../util/printable.js';
 import { readFile } from 'node:fs/promises';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -75,7 +76,7 @@ async function changeLab(lab: string, reporter: Reporter, opts: ChangeOptions, c
     const store = structuredClone(record.store);
     const objects = change(record, store, new Date().toISOString());
     const acceptedAt = Date.now();
-    const r = await reconcile(record, store, { reporter, timer, dryRun: opts.dryRun, wait: opts.wait ?? true });
+    const r = await reconcile(record, store, { reporter, timer, dryRun: opts.dryRun, wait: opts.wait ?? true, waitFor: changedObjects(objects) });
     timer.end();
     return { ...r, lab, acceptedAt, objects, skipped: [], timings: timer.timings };
   });
@@ -98,14 +99,22 @@ export async function deleteFiles(lab: string, manifests: Manifest[], reporter: 
   });
 }
 
+/** What a command created or changed, as `Kind/namespace/name`: the rollouts it waits for. */
+export const changedObjects = (objects: ApplyResult[]) => new Set(objects.filter((o) => o.action === 'created' || o.action === 'configured').map((o) => `${o.kind}/${o.key}`));
+
 /** kubectl's names for the kinds kemu stores. */
 export function kindOf(word: string): StoredKind | undefined {
-  const w = word.toLowerCase().replace(/\.(apps|v1|apps\/v1|networking\.k8s\.io)$/, '');
+  const w = word.toLowerCase().replace(/\.(apps|batch|v1|apps\/v1|batch\/v1|networking\.k8s\.io)$/, '');
   const table: Record<string, StoredKind> = {
     ns: 'Namespace', namespace: 'Namespace', namespaces: 'Namespace',
     po: 'Pod', pod: 'Pod', pods: 'Pod',
     deploy: 'Deployment', deployment: 'Deployment', deployments: 'Deployment',
     rs: 'ReplicaSet', replicaset: 'ReplicaSet', replicasets: 'ReplicaSet',
+    sts: 'StatefulSet', statefulset: 'StatefulSet', statefulsets: 'StatefulSet',
+    ds: 'DaemonSet', daemonset: 'DaemonSet', daemonsets: 'DaemonSet',
+    job: 'Job', jobs: 'Job',
+    rc: 'ReplicationController', replicationcontroller: 'ReplicationController', replicationcontrollers: 'ReplicationController',
+    controllerrevision: 'ControllerRevision', controllerrevisions: 'ControllerRevision',
     svc: 'Service', service: 'Service', services: 'Service',
     ep: 'Endpoints', endpoints: 'Endpoints',
     ing: 'Ingress', ingress: 'Ingress', ingresses: 'Ingress',
@@ -117,7 +126,7 @@ export function kindOf(word: string): StoredKind | undefined {
 
 export async function deleteNamed(lab: string, kindWord: string, names: string[], namespace: string, reporter: Reporter, opts: ChangeOptions & { ignoreNotFound?: boolean } = {}): Promise<ChangeResult> {
   const kind = kindOf(kindWord);
-  if (!kind) throw new Error(`cannot delete '${kindWord}': kemu stores namespaces, pods, deployments, replicasets, services, endpoints, ingresses, ingressclasses and secrets`);
+  if (!kind) throw new Error(`cannot delete '${printable(kindWord)}': kemu stores namespaces, pods, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, services, endpoints, ingresses, ingressclasses and secrets`);
   return changeLab(lab, reporter, opts, (_record, store, now) => {
     const missing = names.filter((n) => !getObject(store, kind, objectKey(kind, { name: n, namespace })));
     if (missing.length && !opts.ignoreNotFound) throw new Error(`${kind} ${missing.map((n) => `'${kind === 'Namespace' ? n : `${namespace}/${n}`}'`).join(', ')} not found`);
@@ -131,7 +140,8 @@ export async function deleteNamed(lab: string, kindWord: string, names: string[]
 
 export async function scale(lab: string, kindWord: string, name: string, namespace: string, replicas: number, reporter: Reporter, opts: ChangeOptions = {}): Promise<ChangeResult> {
   const kind = kindOf(kindWord);
-  if (kind !== 'Deployment' && kind !== 'ReplicaSet') throw new Error(`cannot scale '${kindWord}': kemu scales deployments and replicasets`);
+  if (kind !== 'Deployment' && kind !== 'ReplicaSet' && kind !== 'StatefulSet' && kind !== 'ReplicationController')
+    throw new Error(`cannot scale '${kindWord}': kemu scales deployments, replicasets, statefulsets and replicationcontrollers`);
   if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`--replicas must be a whole number ≥ 0, not '${replicas}'`);
   return changeLab(lab, reporter, opts, (_record, store) => {
     const key = objectKey(kind, { name, namespace });

@@ -13,6 +13,7 @@ import type { LabDiff } from './diff.js';
 import type { Observed } from './observe.js';
 import type { Reporter } from './progress.js';
 import { writeRecord, type LabRecord } from './state.js';
+import { clearExitFile, exitFile } from './kubelet/exits.js';
 import { removeNamespaces } from './teardown.js';
 import { removePodLogs } from '../host/lab-dirs.js';
 
@@ -100,6 +101,7 @@ export async function startContainers(lab: string, list: Array<{ pod: PodPlan; c
       return pid ? killRecorded([pid], marks) : undefined;
     }),
   );
+  await Promise.all(list.map(({ pod, container }) => clearExitFile(lab, pod.key, container)));
   const specs = await Promise.all(
     list.map(async ({ pod, container }) => {
       const c = planOf(pod, container);
@@ -107,21 +109,26 @@ export async function startContainers(lab: string, list: Array<{ pod: PodPlan; c
         key: pod.key,
         container,
         enter: { holderPid: record.pods[pod.key]!.holderPid },
-        args: serverPortArgs(c.tcpPorts, c.udpPorts),
+        args: [...serverPortArgs(c.tcpPorts, c.udpPorts), ...c.args, '--exit-file', exitFile(lab, pod.key, container)],
         log: podLogFile(lab, pod.namespace, pod.name, container),
       };
       return c.program ? { ...spec, program: await programRunner(c.program).prepare({ lab, pod, container: c, record }) } : spec;
     }),
   );
   const pids = await startServers(lab, specs);
+  const now = new Date().toISOString();
   for (const { pod, container, restarted } of list) {
     const rt = record.pods[pod.key]!;
     const before = rt.containers[container];
     const c = planOf(pod, container);
+    // The previous instance's end becomes lastState, as the kubelet keeps it.
+    const last = before?.exit ?? before?.last;
     rt.containers[container] = {
       pid: pids.get(`${pod.key}/${container}`)!,
       hash: c.hash,
       restarts: (before?.restarts ?? 0) + (restarted ? 1 : 0),
+      startedAt: now,
+      ...(last ? { last } : {}),
       ...(c.program ? { comm: programRunner(c.program).comm } : {}),
     };
   }

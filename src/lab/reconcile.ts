@@ -12,8 +12,8 @@
 import { buildCluster, type Origins } from '../cluster/build.js';
 import { runControlPlane } from '../cluster/desired.js';
 import { randomSuffix } from '../cluster/pods.js';
-import { rolloutComplete, rolloutProgress } from '../cluster/controllers/deployment.js';
-import { isTerminating, listObjects, removeObject, type Store } from '../cluster/store.js';
+import { ownedClosure, unfinishedRollouts } from '../cluster/controllers/rollouts.js';
+import { isFinished, isTerminating, listObjects, removeObject, type Store } from '../cluster/store.js';
 import type { ClusterState } from '../cluster/types.js';
 import { planLab } from '../plan/lab-plan.js';
 import type { LabPlan, PodPlan } from '../plan/types.js';
@@ -24,7 +24,8 @@ import { createMachines, createPods, PARALLEL, removeStale, startContainers } fr
 import { observeLab, podHealth, type PodHealth } from './observe.js';
 import { writePodStatuses } from './pod-status.js';
 import type { PhaseTimer, Reporter } from './progress.js';
-import { readyPods } from './readiness.js';
+import { readyPods } from './probes/readiness.js';
+import { exitOf, graceMs, restartsAfter, stopContainers } from './kubelet/exits.js';
 import { pendingSummary } from './pending.js';
 import { syncBird } from './bird/sync.js';
 import { syncServices, type ServiceSyncResult } from './kube-proxy/sync.js';
@@ -34,7 +35,7 @@ import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
 import { removePodLogs } from '../host/lab-dirs.js';
 
-/** A terminating pod keeps serving its open connections this long after it left every node's endpoints. */
+/** A terminating pod's containers get SIGTERM this long after it left every node's endpoints (connections still on their way land). */
 const DRAIN_MS = 300;
 /** The kubelet's restart back-off: 10 s doubling to 5 min; kemu restarts a container the first time after 1 s. */
 export const restartDelayMs = (restarts: number) => (restarts === 0 ? 1000 : Math.min(10_000 * 2 ** (restarts - 1), 300_000));
@@ -49,6 +50,8 @@ export interface ReconcileOptions {
   /** Keep passing until every rollout completed (or `waitMs` passed); otherwise one pass and what it settles. */
   wait?: boolean;
   waitMs?: number;
+  /** Wait only for the rollouts of these objects (`Kind/namespace/name`, what the command changed) and what they own. */
+  waitFor?: Set<string>;
 }
 
 export interface ReconcileResult {
@@ -68,8 +71,10 @@ export interface ReconcileResult {
 export async function reconcile(record: LabRecord, store: Store, opts: ReconcileOptions): Promise<ReconcileResult> {
   const spawnsBefore = spawnCounter.ip + spawnCounter.other;
   const result: ReconcileResult = { diff: emptyDiff(), routes: { added: 0, removed: 0 }, proxySyncs: [], passes: 0, restarted: [], unschedulable: [], rollouts: [], processesSpawned: 0 };
-  const deadline = Date.now() + (opts.waitMs ?? 120_000);
+  const started = Date.now();
+  const deadline = started + (opts.waitMs ?? 120_000);
   let shown = '';
+  let shownAt = 0;
   for (;;) {
     const p = await pass(record, store, opts, result.passes === 0);
     result.passes++;
@@ -81,20 +86,20 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
     result.proxySyncs.push(...p.proxySyncs);
     result.restarted.push(...p.restarted);
     result.unschedulable = p.unschedulable;
-    result.rollouts = listObjects(store, 'Deployment')
-      .filter((d) => !rolloutComplete(store, d, (k) => record.pods[k]?.ready === true))
-      .map((d) => `deployment/${d.metadata.name}: ${rolloutProgress(store, d, (k) => record.pods[k]?.ready === true)}`);
-    if (opts.dryRun) {
-      result.rollouts = []; // nothing ran: there is no rollout to report
-      break;
-    }
+    if (opts.dryRun) break; // nothing ran: there is no rollout to report
     // Another pass only when the control plane, fed this pass's readiness, wants other pods.
     runControlPlane(store, record.spec, { now: new Date().toISOString(), suffix: randomSuffix, isReady: (k) => record.pods[k]?.ready === true });
+    const waited = opts.waitFor && ownedClosure(store, opts.waitFor);
+    result.rollouts = unfinishedRollouts(store, (k) => record.pods[k]?.ready === true, waited);
     if (p.terminated > 0 || boundPods(store) !== p.boundPods) continue;
-    if (!opts.wait || result.rollouts.length === 0 || Date.now() > deadline || !awaitingReadiness(record)) break;
+    if (!opts.wait || result.rollouts.length === 0 || Date.now() > deadline || !awaitingReadiness(record, waited)) break;
+    // Progress when it changes, and every 5 s while it does not.
     const progress = result.rollouts.join('; ');
-    if (progress !== shown) opts.reporter.detail(`waiting for ${progress}`);
-    shown = progress;
+    if (progress !== shown || Date.now() - shownAt >= 5000) {
+      opts.reporter.detail(`waiting ${Math.round((Date.now() - started) / 1000)} s for ${progress}`);
+      shown = progress;
+      shownAt = Date.now();
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   if (!opts.dryRun) {
@@ -106,20 +111,23 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
 }
 
 /**
- * A rollout can still move on its own only while some pod runs but is not ready yet (its readiness
- * probe may pass). Pending pods no node takes, or containers in back-off, do not end by waiting here.
+ * A rollout can still move on its own only while some pod (of the objects waited for) runs but is not
+ * ready yet (its startup or readiness probe may pass). Pending pods no node takes, or containers in
+ * back-off, do not end by waiting here.
  */
-function awaitingReadiness(record: LabRecord): boolean {
+function awaitingReadiness(record: LabRecord, waited: Set<string> | undefined): boolean {
   return record.cluster.pods.some((p) => {
-    const rt = record.pods[`${p.namespace}/${p.name}`];
-    return rt && !p.terminating && !rt.ready && Object.values(rt.containers).every((c) => !c.diedAt) && p.containers.some((c) => c.readinessProbe);
+    const key = `${p.namespace}/${p.name}`;
+    const rt = record.pods[key];
+    if (!rt || p.terminating || rt.ready || (waited && !waited.has(`Pod/${key}`))) return false;
+    return Object.values(rt.containers).every((c) => !c.diedAt) && p.containers.some((c) => c.readinessProbe || c.startupProbe);
   });
 }
 
 /** Which pods are bound where, and which are terminating: what the data plane follows. */
 const boundPods = (store: Store) =>
   listObjects(store, 'Pod')
-    .filter((p) => p.spec?.nodeName)
+    .filter((p) => p.spec?.nodeName && !isFinished(p))
     .map((p) => `${p.metadata.namespace}/${p.metadata.name}@${p.spec!.nodeName}${isTerminating(p) ? '-' : ''}`)
     .sort()
     .join(' ');
@@ -235,7 +243,8 @@ async function syncContainers(lab: string, plan: LabPlan, diff: LabDiff, health:
       else if (alive && cur.hash !== c.hash) todo.push({ pod, container: c.name });
       else if (!alive) {
         cur.diedAt ??= new Date(now).toISOString();
-        if (policy !== 'Never' && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) todo.push({ pod, container: c.name, restarted: true });
+        cur.exit ??= await exitOf(lab, pod.key, c.name, cur, cur.diedAt);
+        if (restartsAfter(policy, cur.exit) && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) todo.push({ pod, container: c.name, restarted: true });
       }
     }
   }
@@ -255,7 +264,7 @@ async function updateReadiness(c: ClusterState, plan: LabPlan, record: LabRecord
       })
       .map((p) => p.key),
   );
-  const ready = await readyPods(c, running);
+  const ready = await readyPods(c, running, record);
   for (const p of plan.pods) {
     const rt = record.pods[p.key];
     if (rt && !p.terminating) rt.ready = ready.has(p.key);
@@ -268,8 +277,11 @@ async function finishTerminating(plan: LabPlan, cluster: ClusterState, record: L
   if (leaving.length === 0) return 0;
   const keys = new Set(leaving.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
   const pods = plan.pods.filter((p) => keys.has(p.key));
-  const grace = Math.min(...leaving.map((p) => (p.metadata.deletionGracePeriodSeconds ?? 30) * 1000), DRAIN_MS);
-  if (pods.length && grace > 0) await new Promise((r) => setTimeout(r, grace));
+  // As the kubelet: SIGTERM, and what still runs after the grace period (bounded in a lab) is killed with the sandbox.
+  const grace = new Map(leaving.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, graceMs(p.metadata.deletionGracePeriodSeconds)]));
+  const drain = Math.min(DRAIN_MS, ...pods.map((p) => grace.get(p.key)!));
+  if (pods.length && drain > 0) await new Promise((r) => setTimeout(r, drain));
+  await stopContainers(record, pods.flatMap((p) => p.containers.map((c) => ({ pod: p.key, container: c.name, message: '', graceMs: Math.max(0, grace.get(p.key)! - drain) }))));
   const netns = pods.map((p) => p.netns);
   // Their processes live in their namespaces: removeNamespaces finds them there (no pid from the record is trusted).
   await removeNamespaces(observed, netns, pods.map((p) => ({ netns: p.nodeNetns, link: p.caliName })));

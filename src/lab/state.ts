@@ -1,12 +1,23 @@
 /** The lab's record on disk: what was asked for and what has been fully built. Written atomically. */
 import { link, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import type { ClusterState } from '../cluster/types.js';
-import type { Store } from '../cluster/store.js';
+import { completeStore, type Store } from '../cluster/store.js';
 import type { LabSpec } from '../topology/types.js';
 import type { ProxyServicePort } from '../plan/kube-proxy/types.js';
 import { STATE_ROOT, isLabName, labPaths } from '../topology/names.js';
 import { checkedLabPaths, makeLabDir } from '../host/lab-dirs.js';
 import { printable } from '../util/printable.js';
+
+/** How a container instance ended, as the kubelet reports it in state.terminated / lastState.terminated. */
+export interface ContainerTermination {
+  exitCode: number;
+  /** Completed (exit 0) or Error */
+  reason: string;
+  /** Why kemu stopped it, in the kubelet's words (e.g. a failed liveness probe); absent when it exited on its own. */
+  message?: string;
+  startedAt?: string;
+  finishedAt: string;
+}
 
 export interface ContainerRuntime {
   pid: number;
@@ -15,8 +26,16 @@ export interface ContainerRuntime {
   restarts: number;
   /** Its process name (/proc/<pid>/comm) when it is not the default server (a container program). */
   comm?: string;
+  /** When this instance started (ISO time): probes count their initialDelaySeconds from here. */
+  startedAt?: string;
+  /** Its startupProbe passed (set only for containers that have one). */
+  started?: boolean;
   /** When the process was found dead (ISO time), until it is restarted. */
   diedAt?: string;
+  /** How this instance ended, once it did. */
+  exit?: ContainerTermination;
+  /** How the previous instance ended (lastState). */
+  last?: ContainerTermination;
 }
 
 export interface PodRuntime {
@@ -81,6 +100,7 @@ function parseRecord(text: string): LabRecord {
   const record = JSON.parse(text) as LabRecord;
   if (typeof record !== 'object' || record === null || typeof record.lab !== 'string') throw new Error('not a lab record');
   if (record.version !== 2) throw new Error(`written by an older kemu (version ${printable(record.version)})`);
+  completeStore(record.store);
   return record;
 }
 

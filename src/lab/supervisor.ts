@@ -1,18 +1,21 @@
 /**
  * The lab's supervisor (`kemu supervise LAB`, started by the first reconcile, stopped by `down`): the
- * kubelet's and controller manager's loops for a running lab. Every 200 ms it looks at the recorded
- * container processes; every probe period it runs the due readiness probes from the pods' nodes. When
- * a container died, a back-off expired, a probe changed its verdict, a pod is terminating or a
- * controller has work (a rollout waiting for readiness), it reconciles the lab under the lab lock.
+ * kubelet's and controller manager's loops for a running lab. Every 250 ms it looks at the recorded
+ * container processes; every probe period it runs the due startup, liveness and readiness probes from
+ * the pods' nodes (src/lab/probes). When a container died, a back-off expired, a probe changed its
+ * verdict (a failed liveness probe: the container is stopped first), a pod is terminating, a
+ * controller timer is due (a Job's back-off or deadline) or a controller has work (a rollout waiting
+ * for readiness), it reconciles the lab under the lab lock.
  */
 import { stat } from 'node:fs/promises';
 import { runControlPlane } from '../cluster/desired.js';
 import { listObjects, isTerminating } from '../cluster/store.js';
-import { failingProbes, type Probe } from '../host/probes.js';
+import { controllerWakeAt } from '../cluster/controllers/index.js';
 import { isAliveSync } from '../host/netns.js';
 import { SERVER_COMM } from '../host/sandbox.js';
-import { nodeNetns } from '../topology/names.js';
 import { checkedLabPaths } from '../host/lab-dirs.js';
+import { restartsAfter } from './kubelet/exits.js';
+import { applyProbeVerdicts, newSupervisorProbes, runDueProbes, type SupervisorProbes } from './probes/supervise.js';
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
@@ -27,7 +30,7 @@ export async function supervise(lab: string): Promise<void> {
   let mtime = -1;
   let record: LabRecord | undefined;
   let checked = -1;
-  const probes: ProbeState = { next: new Map(), failures: new Map() };
+  const probes = newSupervisorProbes();
   log(`supervising lab ${lab} (pid ${process.pid})`);
   for (;;) {
     const st = await stat(stateFile(lab)).catch(() => undefined);
@@ -47,6 +50,7 @@ export async function supervise(lab: string): Promise<void> {
         await withLabLock(lab, async () => {
           const current = await readRecord(lab);
           if (!current) return;
+          await applyProbeVerdicts(current, probes);
           const r = await reconcile(current, structuredClone(current.store), { reporter: quiet, timer: new PhaseTimer(quiet) });
           if (r.restarted.length) log(`restarted ${r.restarted.join(', ')}`);
         });
@@ -61,15 +65,8 @@ export async function supervise(lab: string): Promise<void> {
 }
 
 /** Why the lab needs a reconcile now, or undefined. */
-/** When each pod's probe is due next, and how many times in a row it failed. */
-interface ProbeState {
-  next: Map<string, number>;
-  failures: Map<string, number>;
-}
-
-async function workToDo(record: LabRecord, state: ProbeState, recordChanged: boolean): Promise<string | undefined> {
+async function workToDo(record: LabRecord, probes: SupervisorProbes, recordChanged: boolean): Promise<string | undefined> {
   const now = Date.now();
-  const probes: Array<Probe & { failureThreshold: number }> = [];
   for (const p of record.cluster.pods) {
     const key = `${p.namespace}/${p.name}`;
     const rt = record.pods[key];
@@ -78,20 +75,13 @@ async function workToDo(record: LabRecord, state: ProbeState, recordChanged: boo
       const cur = rt.containers[c.name];
       if (!cur) continue;
       if (!cur.diedAt && !isAliveSync(cur.pid, cur.comm ?? SERVER_COMM)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
-      if (cur.diedAt && p.restartPolicy !== 'Never' && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) return `container ${key}/${c.name} is due for a restart`;
-      if (c.readinessProbe && !cur.diedAt && now >= (state.next.get(key) ?? 0)) {
-        state.next.set(key, now + c.readinessProbe.periodSeconds * 1000);
-        probes.push({ key, nodeNetns: nodeNetns(record.lab, p.nodeName), ip: p.ip, probe: c.readinessProbe, failureThreshold: c.readinessProbe.failureThreshold });
-      }
+      if (cur.diedAt && restartsAfter(p.restartPolicy, cur.exit) && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) return `container ${key}/${c.name} is due for a restart`;
     }
   }
-  if (probes.length) {
-    const failing = await failingProbes(probes);
-    for (const p of probes) state.failures.set(p.key, failing.has(p.key) ? (state.failures.get(p.key) ?? 0) + 1 : 0);
-    // As the kubelet: not ready after failureThreshold failures in a row, ready again after one success.
-    const flipped = probes.find((p) => (record.pods[p.key]?.ready ? state.failures.get(p.key)! >= p.failureThreshold : !failing.has(p.key)));
-    if (flipped) return `readiness of ${flipped.key} changed`;
-  }
+  // Liveness, readiness and startup probes, each on its period (src/lab/probes).
+  const probed = await runDueProbes(record, probes, now);
+  if (probed) return probed;
+  if (now >= controllerWakeAt(record.store)) return 'a controller timer is due';
   if (!recordChanged) return undefined;
   if (listObjects(record.store, 'Pod').some(isTerminating)) return 'pods are terminating';
   const store = structuredClone(record.store);

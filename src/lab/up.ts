@@ -13,6 +13,7 @@ import { preflight } from '../host/preflight.js';
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
+import { changedObjects } from './apply.js';
 import { readRecord, type LabRecord } from './state.js';
 
 export interface UpResult extends ReconcileResult {
@@ -41,7 +42,7 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
     const record: LabRecord = previous
       ? { ...previous, topologyFile: topology.file, spec: spec as LabSpec }
       : { version: 2, lab, topologyFile: topology.file, spec: spec as LabSpec, store: emptyStore(), cluster: { lab, network: topology.network, nodes: [], externalHosts: [], pods: [], services: [], manualEndpoints: [] }, built: {}, pods: {}, updatedAt: '' };
-    const r = await reconcile(record, store, { reporter, timer, origins: topologyOrigins(topology), dryRun: opts.dryRun, wait: opts.wait ?? true, verify: true });
+    const r = await reconcile(record, store, { reporter, timer, origins: topologyOrigins(topology), dryRun: opts.dryRun, wait: opts.wait ?? true, verify: true, waitFor: changedObjects(objects) });
     timer.end();
     return { ...r, lab, applied: !opts.dryRun, objects, timings: timer.timings };
   });

@@ -2,6 +2,9 @@
 import { isAlive } from '../host/netns.js';
 import { SERVER_COMM } from '../host/sandbox.js';
 import { listObjects, objectKey } from '../cluster/store.js';
+import { UNSCHEDULABLE_TAINT } from '../cluster/desired.js';
+import { nodeLabels } from '../cluster/nodes.js';
+import type { NodeState } from '../cluster/types.js';
 import { hostNetns, nodeNetns, podNetns } from '../topology/names.js';
 import type { LabRecord } from './state.js';
 
@@ -33,11 +36,13 @@ export async function podViews(r: LabRecord): Promise<PodView[]> {
         (p.status?.containerStatuses ?? []).map(async (cs) => {
           const c = rt?.containers[cs.name];
           const alive = c !== undefined && (await isAlive(c.pid, c.comm ?? SERVER_COMM));
-          return { ...cs, ready: cs.ready && alive, started: alive };
+          return { ...cs, ready: cs.ready && alive, started: cs.started !== false && alive };
         }),
       );
       const waiting = statuses.find((cs) => !cs.started)?.state?.waiting?.reason;
-      const status = p.metadata.deletionTimestamp ? 'Terminating' : !p.spec?.nodeName ? 'Pending' : waiting && rt ? waiting : (p.status?.phase ?? 'Pending');
+      // kubectl shows a finished pod by its containers' reason (Completed, Error).
+      const ended = p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? statuses.find((cs) => cs.state?.terminated)?.state?.terminated?.reason : undefined;
+      const status = p.metadata.deletionTimestamp ? 'Terminating' : !p.spec?.nodeName ? 'Pending' : ended ? ended : waiting && rt ? waiting : (p.status?.phase ?? 'Pending');
       const netns = podNetns(r.lab, p.metadata.namespace ?? 'default', p.metadata.name);
       const object = {
         ...p,
@@ -66,8 +71,13 @@ export function nodeObjects(r: LabRecord): Array<Record<string, unknown>> {
   return r.cluster.nodes.map((n) => ({
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...n.labels }, annotations: { 'kemu.dev/netns': nodeNetns(r.lab, n.name) } },
-    spec: { podCIDR: n.blocks[0], podCIDRs: n.blocks },
+    metadata: { name: n.name, labels: nodeLabels(n.name, n.labels), annotations: { 'kemu.dev/netns': nodeNetns(r.lab, n.name) } },
+    spec: {
+      podCIDR: n.blocks[0],
+      podCIDRs: n.blocks,
+      ...(n.unschedulable ? { unschedulable: true } : {}),
+      ...(nodeTaints(n).length ? { taints: nodeTaints(n) } : {}),
+    },
     status: {
       addresses: [
         { type: 'InternalIP', address: n.ip },
@@ -76,6 +86,9 @@ export function nodeObjects(r: LabRecord): Array<Record<string, unknown>> {
     },
   }));
 }
+
+/** A node's taints as its object shows them (a cordoned node's node.kubernetes.io/unschedulable included). */
+export const nodeTaints = (n: NodeState): Array<{ key: string; value?: string; effect: string }> => [...(n.taints ?? []), ...(n.unschedulable ? [UNSCHEDULABLE_TAINT] : [])];
 
 export const asList = (items: unknown[]) => ({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } });
 

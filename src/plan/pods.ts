@@ -3,6 +3,7 @@ import type { ClusterState, PodState } from '../cluster/types.js';
 import { caliName, nodeNetns, podMac, podNetns } from '../topology/names.js';
 import { planHash } from './hash.js';
 import type { PodPlan } from './types.js';
+import type { ContainerState } from '../cluster/types.js';
 
 export const CALICO_GATEWAY = '169.254.1.1';
 export const CALICO_HOST_MAC = 'ee:ee:ee:ee:ee:ee';
@@ -32,10 +33,12 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
     `neigh replace ${pod.ip} lladdr ${mac} dev ${cali} nud permanent`,
   ];
   const containers = pod.containers.map((ct) => {
-    const c = { name: ct.name, tcpPorts: ct.tcpPorts, udpPorts: ct.udpPorts, ...(ct.program ? { program: ct.program } : {}) };
-    return { ...c, hash: planHash(c) };
+    const args = serverArgs(ct);
+    // Only containers with extra arguments (or a program) hash them: the others keep the hash they always had.
+    const c = { name: ct.name, tcpPorts: ct.tcpPorts, udpPorts: ct.udpPorts, ...(args.length ? { args } : {}), ...(ct.program ? { program: ct.program } : {}) };
+    return { ...c, args, hash: planHash(c) };
   });
-  const hostname = pod.name.slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');
+  const hostname = (pod.hostname ?? pod.name).slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');
   // The sandbox's hash leaves the containers out: a container changes by restarting, not by a new sandbox.
   const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines };
   return {
@@ -49,4 +52,13 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
     terminating: pod.terminating === true,
     hash: planHash(plan),
   };
+}
+
+/** The default server's own arguments: 200 on the probes' paths (query strings are not part of the path it matches), its exit. */
+function serverArgs(c: ContainerState): string[] {
+  const paths = [...new Set((c.probePaths ?? []).map((p) => p.split('?')[0]!))];
+  return [
+    ...paths.flatMap((p) => ['--probe-path', p]),
+    ...(c.exit ? ['--exit-after', `${c.exit.afterMs}ms`, ...(c.exit.code ? ['--exit-code', String(c.exit.code)] : [])] : []),
+  ];
 }

@@ -19,6 +19,8 @@ export interface ContainerPlan {
   udpPorts: number[];
   /** The real program it runs instead of the default server (lab/programs.ts starts it). */
   program?: string;
+  /** More arguments of the default server: the paths its probes ask for, when it exits. */
+  args: string[];
   /** Changes when the container must restart with other arguments. */
   hash: string;
 }

@@ -120,6 +120,7 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]):
       labels: n.labels,
       capacity: { cpuMilli: parseCpu(n.capacity.cpu) ?? 0, memoryBytes: parseMemory(n.capacity.memory) ?? 0, pods: n.capacity.pods },
       unschedulable: n.unschedulable,
+      taints: n.taints,
       ...(n.asNumber !== undefined ? { asNumber: n.asNumber } : {}),
     })),
     externalHosts: raw.spec.externalHosts.map((h) => ({ name: h.name, address: h.address, extraAddresses: extra(h), rack: rackOf(h).name })),

@@ -4,10 +4,11 @@ import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
+import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
 
-export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', 'Service', 'Endpoints', ...INGRESS_KINDS] as const;
+export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', ...INGRESS_KINDS] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
-const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1' };
+const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', ...WORKLOAD_API_VERSIONS };
 
 export type Manifest =
   | { kind: 'Namespace'; object: V1Namespace; origin: string }
@@ -17,7 +18,8 @@ export type Manifest =
   | { kind: 'Endpoints'; object: V1Endpoints; origin: string }
   | { kind: 'Ingress'; object: V1Ingress; origin: string }
   | { kind: 'IngressClass'; object: V1IngressClass; origin: string }
-  | { kind: 'Secret'; object: V1Secret; origin: string };
+  | { kind: 'Secret'; object: V1Secret; origin: string }
+  | WorkloadManifest;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -89,6 +91,7 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     const pod = doc as V1Pod;
     checkMeta(pod.metadata, where, problems);
     checkContainers(pod.spec?.containers, `${where}.spec.containers`, problems);
+    checkPodSpec(pod.spec, pod.metadata?.annotations, `${where}.spec`, `${where}.metadata`, (path, message) => problems.push({ path, message }));
     return problems.length === before ? { kind: 'Pod', object: pod, origin: where } : undefined;
   }
   if (k === 'Service') {
@@ -102,6 +105,13 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     checkMeta(ep.metadata, where, problems);
     checkEndpoints(ep, where, problems);
     return problems.length === before ? { kind: 'Endpoints', object: ep, origin: where } : undefined;
+  }
+  if ((WORKLOAD_KINDS as string[]).includes(k)) {
+    const w = doc as { metadata?: { name?: string }; spec?: { template?: { spec?: { containers?: V1Container[] } } } };
+    checkMeta(w.metadata, where, problems);
+    checkContainers(w.spec?.template?.spec?.containers, `${where}.spec.template.spec.containers`, problems);
+    checkWorkload(k as WorkloadKind, doc, where, problems);
+    return problems.length === before ? ({ kind: k, object: doc, origin: where } as Manifest) : undefined;
   }
   const dep = doc as V1Deployment;
   checkMeta(dep.metadata, where, problems);
@@ -165,4 +175,5 @@ function checkDeployment(dep: V1Deployment, where: string, problems: InputProble
       });
   }
   checkContainers(spec.template?.spec?.containers, `${where}.spec.template.spec.containers`, problems);
+  checkPodSpec(spec.template?.spec, spec.template?.metadata?.annotations, `${where}.spec.template.spec`, `${where}.spec.template.metadata`, (path, message) => problems.push({ path, message }));
 }

@@ -74,6 +74,17 @@ const machine = z.strictObject({
 /** A resource quantity as Kubernetes writes it: a number or a string such as "500m" or "4Gi". */
 const quantity = z.union([z.number().nonnegative(), z.string().min(1)], { message: 'must be a quantity such as 2, "500m" or "4Gi"' });
 
+/** A qualified name (a label key): an optional DNS-subdomain prefix and '/', then a name of ≤ 63 characters. */
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+/** A node taint, as Node.spec.taints has it. */
+const taint = z.strictObject({
+  key: z.string().regex(QUALIFIED_NAME, "must be a label key such as 'dedicated' or 'example.com/gpu'"),
+  value: z.string().regex(LABEL_VALUE, 'must be a label value: at most 63 letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit').optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], { message: "must be 'NoSchedule', 'PreferNoSchedule' or 'NoExecute'" }),
+});
+
 const node = machine.extend({
   labels: z.record(z.string(), z.string()).default({}),
   /** The node's allocatable resources, as the scheduler sees them. */
@@ -86,6 +97,8 @@ const node = machine.extend({
     .prefault({}),
   /** A cordoned node: the scheduler places no new pods there. */
   unschedulable: z.boolean().default(false),
+  /** Node.spec.taints: pods without a matching toleration stay off the node (NoSchedule, NoExecute) or avoid it (PreferNoSchedule). */
+  taints: z.array(taint).default([]),
   /** Calico's per-node spec.bgp.asNumber; peers in another AS are eBGP. */
   asNumber: asNumber.optional(),
 });

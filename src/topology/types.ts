@@ -46,6 +46,8 @@ export interface NodeSpec extends MachineSpec {
   /** Allocatable resources (parsed quantities) and pod count. */
   capacity: { cpuMilli: number; memoryBytes: number; pods: number };
   unschedulable: boolean;
+  /** Node.spec.taints, as the topology gives them. */
+  taints: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
   /** Per-node BGP AS, when it differs from the cluster's. */
   asNumber?: number;
 }

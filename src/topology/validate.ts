@@ -110,7 +110,7 @@ export function checkWorkloads(t: Pick<Topology, 'nodes' | 'network'>, manifests
   const pool = parseCidr(t.network.podCIDR);
   const nodeNames = new Set(t.nodes.map((n) => n.name));
   for (const m of manifests) {
-    if (m.kind !== 'Pod' && m.kind !== 'Deployment') continue;
+    if (m.kind === 'Namespace' || m.kind === 'Service' || m.kind === 'Endpoints' || m.kind === 'Ingress' || m.kind === 'IngressClass' || m.kind === 'Secret') continue;
     const spec = m.kind === 'Pod' ? m.object.spec : m.object.spec?.template?.spec;
     const meta = m.kind === 'Pod' ? m.object.metadata : m.object.spec?.template?.metadata;
     const specPath = m.kind === 'Pod' ? `${m.origin}.spec` : `${m.origin}.spec.template.spec`;
@@ -120,8 +120,8 @@ export function checkWorkloads(t: Pick<Topology, 'nodes' | 'network'>, manifests
     if (ann.error) add(`${metaPath}.annotations`, ann.error);
     else if (ann.ip && !cidrContains(pool, ipToInt(ann.ip)))
       add(`${metaPath}.annotations`, `requested pod IP ${ann.ip} is outside the pod CIDR ${t.network.podCIDR}`);
-    else if (ann.ip && m.kind === 'Deployment' && (m.object.spec?.replicas ?? 1) > 1)
-      add(`${metaPath}.annotations`, `a pinned pod IP cannot be shared by ${m.object.spec?.replicas} replicas`);
+    else if (ann.ip && m.kind !== 'Pod' && m.kind !== 'Job' && (m.kind === 'DaemonSet' ? t.nodes.length : (m.object.spec?.replicas ?? 1)) > 1)
+      add(`${metaPath}.annotations`, `a pinned pod IP cannot be shared by ${m.kind === 'DaemonSet' ? `${t.nodes.length} nodes' daemon pods` : `${m.object.spec?.replicas} replicas`}`);
   }
   return problems;
 }

@@ -133,9 +133,9 @@ export const BAD_INPUTS: BadInput[] = [
   {
     name: 'unsupported kind',
     lab: 'kt-bad-kind',
-    text: topo('kt-bad-kind', { workloads: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's' } }] }),
+    text: topo('kt-bad-kind', { workloads: [{ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 's' } }] }),
     path: 'spec.workloads[0].kind',
-    message: /kind 'StatefulSet' is not supported/,
+    message: /kind 'CronJob' is not supported/,
   },
   {
     name: 'lab name too long for derived names',

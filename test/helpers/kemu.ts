@@ -61,6 +61,29 @@ export async function pods(lab: string): Promise<Array<{ name: string; namespace
   }));
 }
 
+/** `kemu apply` of manifests (written to a temporary file) that must succeed. */
+export async function mustApplyDocs(lab: string, docs: unknown[], ...extra: string[]) {
+  const r = await kemu('apply', '--lab', lab, '-f', writeTopology(lab, undefined, docs.map((d) => stringify(d)).join('---\n')), ...extra);
+  if (r.exitCode !== 0) throw new Error(`kemu apply failed (${r.exitCode}):\n${r.stderr}\n${r.stdout}`);
+  return r;
+}
+
+/** `kemu get ARGS -o json` of a lab, parsed; throws with stderr on failure. */
+export async function getJson(lab: string, ...args: string[]) {
+  const r = await kemu('get', ...args, '-o', 'json', '--lab', lab);
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+/** Poll `check` every 200 ms until it holds; throws naming `what` after `ms`. */
+export async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Live (not zombie) processes whose environment holds `mark`, e.g. `KEMU_LAB=kt-x`. */
 export async function markedProcesses(mark: string): Promise<number[]> {
   const out: number[] = [];

@@ -45,6 +45,7 @@ function node(name: string, o: Partial<SchedulingNode['allocatable']> & { labels
     name,
     labels: { 'kubernetes.io/hostname': name, ...o.labels },
     unschedulable: o.unschedulable ?? false,
+    taints: [],
     allocatable: { cpuMilli: o.cpuMilli ?? 2000, memoryBytes: o.memoryBytes ?? 4 * 2 ** 30, pods: o.pods ?? 110 },
   };
 }

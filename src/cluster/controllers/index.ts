@@ -1,7 +1,10 @@
-/** The emulated controller manager: Deployments and ReplicaSets synced until the store settles. */
+/** The emulated controller manager: Deployments, ReplicaSets/RCs, StatefulSets, DaemonSets and Jobs synced until the store settles. */
 import type { ControllerContext } from './types.js';
+import { syncDaemonSets } from './daemonset.js';
 import { syncDeployments } from './deployment.js';
+import { jobWakeAt, syncJobs } from './job.js';
 import { syncReplicaSets } from './replicaset.js';
+import { syncStatefulSets } from './statefulset.js';
 import type { Store } from '../store.js';
 
 const MAX_PASSES = 10;
@@ -12,6 +15,14 @@ export function runControllers(store: Store, ctx: ControllerContext): void {
     const before = store.resourceVersion;
     syncDeployments(store, ctx);
     syncReplicaSets(store, ctx);
+    syncStatefulSets(store, ctx);
+    syncDaemonSets(store, ctx);
+    syncJobs(store, ctx);
     if (store.resourceVersion === before) return;
   }
+}
+
+/** The earliest time (epoch ms) a controller acts without any other change (a Job's back-off, deadline or TTL); Infinity if never. */
+export function controllerWakeAt(store: Store): number {
+  return jobWakeAt(store);
 }

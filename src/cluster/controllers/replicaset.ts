@@ -1,40 +1,44 @@
 /**
- * The emulated ReplicaSet controller: keeps the live (non-terminating) pods of each ReplicaSet at
- * spec.replicas, creating pods from its template or starting the graceful deletion of the ones
- * Kubernetes would give up first, and reports the counts in the ReplicaSet's status.
+ * The emulated ReplicaSet controller (which also runs ReplicationControllers, as Kubernetes's does):
+ * keeps the live (non-terminating, not finished) pods of each at spec.replicas, creating pods from its
+ * template or starting the graceful deletion of the ones Kubernetes would give up first, and reports
+ * the counts in its status.
  */
 import type { ControllerContext } from './types.js';
+import { createPodFromTemplate } from './pod-template.js';
 import { stableJson } from '../../util/stable-json.js';
 import {
+  isFinished,
   isTerminating,
   listObjects,
   markDeleted,
-  newMeta,
   objectKey,
   ownedBy,
-  ownerRef,
   putObject,
   type Store,
+  type StoredMeta,
   type StoredPod,
   type StoredReplicaSet,
+  type StoredReplicationController,
 } from '../store.js';
 
 export const podKey = (pod: StoredPod) => objectKey('Pod', pod.metadata);
 
-/** The pods a ReplicaSet counts: its own, not terminating. */
-export function livePods(store: Store, rs: StoredReplicaSet): StoredPod[] {
-  return ownedBy(store, 'Pod', rs).filter((p) => !isTerminating(p));
+/** The pods a controller counts: its own, not terminating, not finished. */
+export function livePods(store: Store, owner: { metadata: StoredMeta }): StoredPod[] {
+  return ownedBy(store, 'Pod', owner).filter((p) => !isTerminating(p) && !isFinished(p));
 }
 
 export function syncReplicaSets(store: Store, ctx: ControllerContext): void {
-  for (const rs of listObjects(store, 'ReplicaSet')) if (!isTerminating(rs)) syncReplicaSet(store, ctx, rs);
+  for (const rs of listObjects(store, 'ReplicaSet')) if (!isTerminating(rs)) syncReplicaSet(store, ctx, 'ReplicaSet', rs);
+  for (const rc of listObjects(store, 'ReplicationController')) if (!isTerminating(rc)) syncReplicaSet(store, ctx, 'ReplicationController', rc);
 }
 
-function syncReplicaSet(store: Store, ctx: ControllerContext, rs: StoredReplicaSet): void {
+function syncReplicaSet(store: Store, ctx: ControllerContext, kind: 'ReplicaSet' | 'ReplicationController', rs: StoredReplicaSet | StoredReplicationController): void {
   const want = rs.spec?.replicas ?? 1;
   const pods = livePods(store, rs);
   if (pods.length < want) {
-    for (let i = pods.length; i < want; i++) createPod(store, ctx, rs);
+    for (let i = pods.length; i < want; i++) createPodFromTemplate(store, ctx, kind, rs, rs.spec?.template);
   } else if (pods.length > want) {
     for (const pod of [...pods].sort(deletionOrder(ctx)).slice(0, pods.length - want)) markDeleted(store, pod, ctx.now);
   }
@@ -49,34 +53,7 @@ function syncReplicaSet(store: Store, ctx: ControllerContext, rs: StoredReplicaS
     availableReplicas: ready,
     observedGeneration: rs.metadata.generation,
   };
-  if (stableJson(status) !== stableJson(rs.status ?? {})) putObject(store, 'ReplicaSet', { ...rs, status });
-}
-
-function createPod(store: Store, ctx: ControllerContext, rs: StoredReplicaSet): void {
-  const namespace = rs.metadata.namespace ?? 'default';
-  const template = rs.spec?.template;
-  let name = '';
-  for (let tries = 0; ; tries++) {
-    if (tries === 100) throw new Error(`no free pod name for ReplicaSet ${namespace}/${rs.metadata.name}`);
-    name = `${rs.metadata.name}-${ctx.suffix()}`;
-    if (!store.objects.Pod[`${namespace}/${name}`]) break;
-  }
-  const meta = {
-    name,
-    generateName: `${rs.metadata.name}-`,
-    namespace,
-    ...(template?.metadata?.labels ? { labels: { ...template.metadata.labels } } : {}),
-    ...(template?.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
-    ownerReferences: [ownerRef('ReplicaSet', rs)],
-  };
-  const pod: StoredPod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: newMeta(meta, ctx.now, true),
-    spec: structuredClone(template?.spec ?? { containers: [] }),
-    status: { phase: 'Pending' },
-  };
-  putObject(store, 'Pod', pod);
+  if (stableJson(status) !== stableJson(rs.status ?? {})) putObject(store, kind, { ...rs, status } as never);
 }
 
 // Pending (or no phase yet) < Unknown < Running, as the ReplicaSet controller ranks phases.
