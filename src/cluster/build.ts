@@ -13,6 +13,7 @@ import { controllerOf, getObject, listObjects, objectKey, type Store, type Store
 import type { ClusterState, ManualEndpoints, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
 import { buildServices } from './services.js';
+import { defaultKubeProxyConfig } from '../topology/kube-proxy/validate.js';
 
 /** `Kind/key` → where the object was written in the user's files (for messages); others are named by kind and key. */
 export type Origins = Map<string, string>;
@@ -92,7 +93,7 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
   }
   return {
     lab: t.name,
-    network: t.network,
+    network: { ...t.network, serviceClusterIPs: t.network.serviceClusterIPs ?? [] },
     nodes: t.nodes.map((n) => ({
       name: n.name,
       ip: underlay.get(n.name)!,
@@ -104,6 +105,8 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
       ...(ipam.addresses.has(tunnelKey(n.name)) ? { tunnelIP: ipam.addresses.get(tunnelKey(n.name))! } : {}),
       capacity: n.capacity,
       unschedulable: n.unschedulable,
+      // A record written before kubeProxy existed: kube-proxy's defaults, as it ran then.
+      kubeProxy: n.kubeProxy ?? defaultKubeProxyConfig(),
     })),
     externalHosts: t.externalHosts.map((h) => ({ name: h.name, ip: underlay.get(h.name)!, rack: h.rack, extraAddresses: h.extraAddresses })),
     pods,

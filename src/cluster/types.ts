@@ -1,5 +1,5 @@
 /** The desired cluster state: the emulated control plane's answer to the topology. */
-import type { NetworkSpec } from '../topology/types.js';
+import type { KubeProxyConfig, NetworkSpec } from '../topology/types.js';
 
 export interface ContainerState {
   name: string;
@@ -46,6 +46,8 @@ export interface NodeState {
   tunnelIP?: string;
   capacity: { cpuMilli: number; memoryBytes: number; pods: number };
   unschedulable: boolean;
+  /** Its kube-proxy's configuration. */
+  kubeProxy: KubeProxyConfig;
 }
 
 export interface HostState {

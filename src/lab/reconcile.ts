@@ -196,7 +196,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   const services = await syncServices(cluster, record, readySet(cluster, record), freshness);
   out.endpointsAt = Date.now();
   out.proxySyncs.push(...services.synced);
-  for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms`);
+  for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms${s.notes ? `; ${s.notes.join('; ')}` : ''}`);
   await writeRecord(record);
 
   out.terminated = await finishTerminating(plan, cluster, record, store, observed);

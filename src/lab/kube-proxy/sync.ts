@@ -15,7 +15,9 @@ import { fabricNetns, nodeLogFile, nodeNetns } from '../../topology/names.js';
 import { deleteConntrack, restoreTables, saveTables } from '../../host/iptables.js';
 import { isAlive, killRecorded } from '../../host/netns.js';
 import { syncRoutesIfChanged } from '../../host/routes.js';
-import { mapLimit } from '../../host/run.js';
+import { mapLimit, setSysctls } from '../../host/run.js';
+import { conntrackMaxNow, ensureNfacct, hostCpus } from '../../host/kube-proxy-node.js';
+import { conntrackMax } from '../../plan/kube-proxy/node-config.js';
 import { SERVER_COMM, startServers } from '../../host/sandbox.js';
 import type { LabRecord } from '../state.js';
 import { dropUnchangedChains } from '../../plan/kube-proxy/unchanged-chains.js';
@@ -28,7 +30,7 @@ import { servicePortKey } from '../../plan/kube-proxy/types.js';
 export interface ServiceSyncResult {
   slices: ServiceEndpoints[];
   /** nodes whose rules were (re)written, and how; ms is render + restore for that node */
-  synced: Array<{ node: string; mode: 'full' | 'partial'; services: number; ms: number }>;
+  synced: Array<{ node: string; mode: 'full' | 'partial'; services: number; ms: number; notes?: string[] }>;
 }
 
 /** `fresh*`: namespaces made in this run, whose tables and routes are known to be empty. */
@@ -45,7 +47,7 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   record.proxy ??= {};
   const synced: ServiceSyncResult['synced'] = [];
   await mapLimit(planNodeProxies(c, ports), 8, async (np) => {
-    const r = await syncNode(np, ports, record, fresh.freshNodes.has(np.node.name));
+    const r = await syncNode(np, ports, record, fresh.freshNodes.has(nodeOfNetns(np.netns)));
     if (r) synced.push(r);
   });
   await mapLimit(c.nodes, 8, (n) => syncNatOutgoing(c, nodeNetns(c.lab, n.name), record.proxy![n.name]!, fresh.freshNodes.has(n.name)));
@@ -60,9 +62,13 @@ const EMPTY_TABLES = { chains: { nat: [], filter: [] }, builtinRules: { nat: [],
 
 async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: LabRecord, fresh: boolean): Promise<ServiceSyncResult['synced'][number] | undefined> {
   const started = performance.now();
-  const prev = record.proxy![np.node.name];
-  const done = (mode: 'full' | 'partial', services: number) => ({ node: np.node.name, mode, services, ms: Math.round(performance.now() - started) });
+  const nodeName = nodeOfNetns(np.netns);
+  // A changed configuration is a restart of kube-proxy with it: setup again, then a full sync.
+  const prev = record.proxy![nodeName]?.config === np.configHash ? record.proxy![nodeName] : undefined;
+  const notes: string[] = [];
+  const done = (mode: 'full' | 'partial', services: number) => ({ node: nodeName, mode, services, ms: Math.round(performance.now() - started), ...(notes.length ? { notes } : {}) });
   if (prev) {
+    np.node.nfacct = prev.nfacct === true;
     const keys = new Set([...Object.keys(np.hashes), ...Object.keys(prev.hashes)]);
     const changed = new Set([...keys].filter((k) => np.hashes[k] !== prev.hashes[k]));
     if (changed.size === 0) return undefined;
@@ -72,19 +78,39 @@ async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: La
     await write(np, restore, restore.payload, ports, record);
     return done('partial', restore.writtenServices.length);
   }
-  // First sync of this node (or after its record was lost): learn what exists, write everything.
+  // First sync of this node (or after its record was lost): set the node up, learn what exists, write everything.
+  notes.push(...(await setUpNode(np)));
   const saved = fresh ? EMPTY_TABLES : await saveTables(np.netns);
   const restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
   await write(np, restore, withHookRules(restore.payload, saved.builtinRules), ports, record);
   return done('full', restore.writtenServices.length);
 }
 
+/**
+ * What NewProxier and platformSetup do before the first sync: the sysctls (route_localnet for localhost
+ * NodePorts, the per-namespace conntrack ones), the nfacct counters, and nf_conntrack_max, which is
+ * host-wide and so only checked: kemu never changes the host.
+ */
+async function setUpNode(np: NodeProxyPlan): Promise<string[]> {
+  const notes: string[] = [];
+  await setSysctls(np.netns, np.sysctls);
+  np.node.nfacct = await ensureNfacct(np.netns);
+  if (!np.node.nfacct) notes.push('nfacct counters could not be created: rules written without their nfacct matches');
+  const want = conntrackMax(np.config, hostCpus());
+  const now = await conntrackMaxNow();
+  if (want > 0 && now !== undefined && now < want) notes.push(`nf_conntrack_max is ${now}, kube-proxy would raise it to ${want}; it is host-wide, so kemu leaves it`);
+  return notes;
+}
+
 async function write(np: NodeProxyPlan, restore: ReturnType<typeof renderProxyRules>, payload: string, ports: ProxyServicePort[], record: LabRecord): Promise<void> {
-  const prev = record.proxy![np.node.name];
+  const nodeName = nodeOfNetns(np.netns);
+  const prev = record.proxy![nodeName]?.config === np.configHash ? record.proxy![nodeName] : undefined;
   const trimmed = dropUnchangedChains(payload, prev?.topChains);
   await restoreTables(np.netns, trimmed.payload);
-  record.proxy![np.node.name] = {
-    ...prev,
+  record.proxy![nodeName] = {
+    ...record.proxy![nodeName],
+    config: np.configHash,
+    nfacct: np.node.nfacct === true,
     hashes: np.hashes,
     chains: { nat: restore.natChains, filter: restore.filterChains },
     topChains: trimmed.hashes,
@@ -99,7 +125,8 @@ async function write(np: NodeProxyPlan, restore: ReturnType<typeof renderProxyRu
  * change reaches the top-level chains and a whole render is needed.
  */
 async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], record: LabRecord, changed: Set<string>): Promise<number | undefined> {
-  const prev = record.proxy![np.node.name]!;
+  const nodeName = nodeOfNetns(np.netns);
+  const prev = record.proxy![nodeName]!;
   if (!prev.entries || [...changed].some((k) => np.hashes[k] === undefined || prev.hashes[k] === undefined)) return undefined;
   const subset = ports.filter((sp) => changed.has(servicePortKey(sp)));
   const before = (record.proxyPorts ?? []).filter((sp) => changed.has(servicePortKey(sp)));
@@ -114,7 +141,7 @@ async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], rec
   await restoreTables(np.netns, serviceChainsOnly(restore.payload));
   const stale = new Set(oldChains);
   const active = restore.natChains.filter(isServiceChainName);
-  record.proxy![np.node.name] = {
+  record.proxy![nodeName] = {
     ...prev,
     hashes: np.hashes,
     chains: { nat: [...new Set([...prev.chains.nat.filter((c) => !stale.has(c)), ...active])], filter: prev.chains.filter },
@@ -193,3 +220,6 @@ async function syncHealthServers(c: ClusterState, ports: ProxyServicePort[], rec
     record.proxy![t.node]!.health = { pid: pids.get(`node/${t.node}/kube-proxy-health`)!, hash: t.hash };
   }
 }
+
+/** The node a node namespace belongs to (kube-proxy's own node name may differ: hostnameOverride). */
+const nodeOfNetns = (netns: string): string => netns.slice(netns.indexOf('.node.') + '.node.'.length);

@@ -3,7 +3,13 @@
  * IPv4 only, like a single-family kube-proxy; addresses of the other family are ignored.
  */
 
-export type Protocol = 'TCP' | 'UDP';
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** A local-traffic detector's matches (pkg/proxy/util/localdetector.go IfLocal / IfNotLocal). */
+export interface LocalDetector {
+  ifLocal: string[];
+  ifNotLocal: string[];
+}
 
 export interface ProxyEndpoint {
   /** Pod IP. */
@@ -50,6 +56,12 @@ export interface ProxyNode {
   nodeIPs: string[];
   /** Pod CIDR for the local-traffic detector (`! -s`/`-s`); '' means no detector (rules omitted). */
   clusterCIDR: string;
+  /** Any detector (by CIDR, bridge, interface prefix); null = none. When set (or null) it wins over clusterCIDR. */
+  localDetector?: LocalDetector | null;
+  /** --nodeport-addresses CIDRs; IPv4 ones count, none = every local address (addrtype LOCAL). */
+  nodePortAddresses?: string[];
+  /** Addresses on the node's interfaces (lo included), which nodePortAddresses selects from. */
+  interfaceAddresses?: string[];
   /** Default 14, giving mark 0x4000. */
   masqueradeBit?: number;
   /** --masquerade-all: the ClusterIP masquerade rule loses its source condition. Default false. */
