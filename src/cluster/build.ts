@@ -88,7 +88,7 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
   const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems);
   if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
   for (const p of pods) {
-    const targets = services.filter((s) => s.selector && selects(s, p)).flatMap((s) => s.ports.flatMap((port) => (typeof port.targetPort === 'number' ? [{ port: port.targetPort, protocol: port.protocol }] : [])));
+    const targets = services.filter((s) => s.selector && selects(s, p)).flatMap((s) => s.ports.flatMap((port) => (typeof port.targetPort === 'number' && port.protocol !== 'SCTP' ? [{ port: port.targetPort, protocol: port.protocol }] : [])));
     p.containers = addServicePorts(p.containers, targets);
   }
   return {

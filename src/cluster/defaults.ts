@@ -18,6 +18,12 @@ export function applyDefaults(kind: StoredKind, body: Obj): void {
     body.spec.revisionHistoryLimit ??= 10;
     defaultPodSpec(body.spec.template?.spec);
   }
+  if (kind === 'EndpointSlice') {
+    for (const p of body.ports ?? []) {
+      p.name ??= '';
+      p.protocol ??= 'TCP';
+    }
+  }
   if (kind === 'Service') {
     body.spec ??= {};
     body.spec.type ??= 'ClusterIP';

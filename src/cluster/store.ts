@@ -9,7 +9,7 @@
  * cascade, as the garbage collector does for owner references).
  */
 import { randomUUID } from 'node:crypto';
-import type { V1Deployment, V1Endpoints, V1Namespace, V1ObjectMeta, V1OwnerReference, V1Pod, V1ReplicaSet, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1EndpointSlice, V1Endpoints, V1Namespace, V1ObjectMeta, V1OwnerReference, V1Pod, V1ReplicaSet, V1Service } from '@kubernetes/client-node';
 
 /** The JSON form of a client-node type: timestamps are RFC 3339 strings, as on the wire. */
 export type Json<T> = T extends Date ? string : T extends Array<infer U> ? Array<Json<U>> : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
@@ -23,6 +23,7 @@ export type StoredDeployment = Stored<V1Deployment>;
 export type StoredReplicaSet = Stored<V1ReplicaSet>;
 export type StoredService = Stored<V1Service>;
 export type StoredEndpoints = Stored<V1Endpoints>;
+export type StoredEndpointSlice = Stored<V1EndpointSlice>;
 
 export interface KindMap {
   Namespace: StoredNamespace;
@@ -31,11 +32,12 @@ export interface KindMap {
   ReplicaSet: StoredReplicaSet;
   Service: StoredService;
   Endpoints: StoredEndpoints;
+  EndpointSlice: StoredEndpointSlice;
 }
 export type StoredKind = keyof KindMap;
 export type StoredObject = KindMap[StoredKind];
 
-export const STORED_KINDS: StoredKind[] = ['Namespace', 'Deployment', 'ReplicaSet', 'Pod', 'Service', 'Endpoints'];
+export const STORED_KINDS: StoredKind[] = ['Namespace', 'Deployment', 'ReplicaSet', 'Pod', 'Service', 'Endpoints', 'EndpointSlice'];
 /** Namespaces that exist in every cluster. */
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -51,7 +53,7 @@ export interface Store {
 }
 
 export function emptyStore(): Store {
-  return { resourceVersion: 0, objects: { Namespace: {}, Pod: {}, Deployment: {}, ReplicaSet: {}, Service: {}, Endpoints: {} } };
+  return { resourceVersion: 0, objects: { Namespace: {}, Pod: {}, Deployment: {}, ReplicaSet: {}, Service: {}, Endpoints: {}, EndpointSlice: {} } };
 }
 
 export const isNamespaced = (kind: StoredKind) => kind !== 'Namespace';
@@ -62,17 +64,19 @@ export function objectKey(kind: StoredKind, meta: { name?: string; namespace?: s
 }
 
 export function getObject<K extends StoredKind>(store: Store, kind: K, key: string): KindMap[K] | undefined {
-  return store.objects[kind][key] as KindMap[K] | undefined;
+  return store.objects[kind]?.[key] as KindMap[K] | undefined;
 }
 
 export function listObjects<K extends StoredKind>(store: Store, kind: K): KindMap[K][] {
-  return Object.values(store.objects[kind]) as KindMap[K][];
+  return Object.values(store.objects[kind] ?? {}) as KindMap[K][];
 }
 
 /** Store `obj` (new or changed) under the next resourceVersion. */
 export function putObject<K extends StoredKind>(store: Store, kind: K, obj: KindMap[K]): KindMap[K] {
   store.resourceVersion++;
   obj.metadata.resourceVersion = String(store.resourceVersion);
+  // A store written before this kind existed has no map for it yet.
+  (store.objects as Record<string, Record<string, unknown>>)[kind] ??= {};
   (store.objects[kind] as Record<string, KindMap[K]>)[objectKey(kind, obj.metadata)] = obj;
   return obj;
 }
@@ -93,8 +97,9 @@ export function controllerOf(meta: Json<V1ObjectMeta>): Json<V1OwnerReference> |
   return meta.ownerReferences?.find((o) => o.controller);
 }
 
-export function ownerRef(kind: 'Deployment' | 'ReplicaSet', owner: { metadata: StoredMeta }): Json<V1OwnerReference> {
-  return { apiVersion: 'apps/v1', kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+export function ownerRef(kind: 'Deployment' | 'ReplicaSet' | 'Service' | 'Endpoints', owner: { metadata: StoredMeta }): Json<V1OwnerReference> {
+  const apiVersion = kind === 'Service' || kind === 'Endpoints' ? 'v1' : 'apps/v1';
+  return { apiVersion, kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
 }
 
 /** Objects of `kind` whose controller is `owner`. */
@@ -112,7 +117,7 @@ export function markDeleted(store: Store, pod: StoredPod, now: string): void {
 
 /** Remove an object for good (pods: once terminated), with no cascade. */
 export function removeObject(store: Store, kind: StoredKind, key: string): void {
-  if (!store.objects[kind][key]) return;
+  if (!store.objects[kind]?.[key]) return;
   store.resourceVersion++;
   delete store.objects[kind][key];
 }
@@ -122,7 +127,7 @@ export function removeObject(store: Store, kind: StoredKind, key: string): void 
  * dependents (a Deployment's ReplicaSets, a ReplicaSet's pods, everything in a Namespace).
  */
 export function deleteObject(store: Store, kind: StoredKind, key: string, now: string): void {
-  const obj = store.objects[kind][key] as StoredObject | undefined;
+  const obj = store.objects[kind]?.[key] as StoredObject | undefined;
   if (!obj) return;
   if (kind === 'Pod') return markDeleted(store, obj as StoredPod, now);
   if (kind === 'Namespace') {
@@ -131,6 +136,8 @@ export function deleteObject(store: Store, kind: StoredKind, key: string, now: s
     for (const rs of ownedBy(store, 'ReplicaSet', obj)) deleteObject(store, 'ReplicaSet', objectKey('ReplicaSet', rs.metadata), now);
   } else if (kind === 'ReplicaSet') {
     for (const pod of ownedBy(store, 'Pod', obj)) markDeleted(store, pod, now);
+  } else if (kind === 'Service' || kind === 'Endpoints') {
+    for (const slice of ownedBy(store, 'EndpointSlice', obj)) removeObject(store, 'EndpointSlice', objectKey('EndpointSlice', slice.metadata));
   }
   removeObject(store, kind, key);
 }

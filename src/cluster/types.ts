@@ -8,7 +8,7 @@ export interface ContainerState {
   tcpPorts: number[];
   udpPorts: number[];
   /** Declared ports, as the manifest gave them (for `get pods -o json`). */
-  declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' }>;
+  declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' | 'SCTP' }>;
   /** The readiness probe, ports resolved; without one a container is ready while it runs. */
   readinessProbe?: ({ kind: 'httpGet'; port: number; path: string } | { kind: 'tcpSocket'; port: number }) & { periodSeconds: number; failureThreshold: number };
 }
@@ -70,7 +70,7 @@ export interface ClusterState {
 export interface ServicePortState {
   /** '' for an unnamed single port. */
   name: string;
-  protocol: 'TCP' | 'UDP';
+  protocol: 'TCP' | 'UDP' | 'SCTP';
   port: number;
   targetPort: number | string;
   nodePort?: number;
@@ -91,7 +91,12 @@ export interface ServiceState {
   loadBalancerIPs: string[];
   loadBalancerSourceRanges: string[];
   healthCheckNodePort?: number;
+  /** Endpoints are ready whatever their pods' readiness (the EndpointSlice controller). */
+  publishNotReadyAddresses: boolean;
+  /** spec.trafficDistribution (PreferClose, PreferSameZone, PreferSameNode). */
+  trafficDistribution?: string;
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   origin: string;
 }
 

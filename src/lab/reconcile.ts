@@ -33,6 +33,8 @@ import { removeNamespaces } from './teardown.js';
 
 /** A terminating pod keeps serving its open connections this long after it left every node's endpoints. */
 const DRAIN_MS = 300;
+/** A preStop sleep keeps it serving longer, within its grace period, and never longer than this here. */
+const MAX_DRAIN_MS = 60_000;
 /** The kubelet's restart back-off: 10 s doubling to 5 min; kemu restarts a container the first time after 1 s. */
 export const restartDelayMs = (restarts: number) => (restarts === 0 ? 1000 : Math.min(10_000 * 2 ** (restarts - 1), 300_000));
 
@@ -264,7 +266,8 @@ async function finishTerminating(plan: LabPlan, cluster: ClusterState, record: L
   if (leaving.length === 0) return 0;
   const keys = new Set(leaving.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
   const pods = plan.pods.filter((p) => keys.has(p.key));
-  const grace = Math.min(...leaving.map((p) => (p.metadata.deletionGracePeriodSeconds ?? 30) * 1000), DRAIN_MS);
+  // The kubelet runs a preStop hook before SIGTERM: the pod serves (as a terminating endpoint) meanwhile.
+  const grace = Math.max(...leaving.map((p) => Math.min((p.metadata.deletionGracePeriodSeconds ?? 30) * 1000, Math.max(DRAIN_MS, preStopMs(p)), MAX_DRAIN_MS)));
   if (pods.length && grace > 0) await new Promise((r) => setTimeout(r, grace));
   const netns = pods.map((p) => p.netns);
   // Their processes live in their namespaces: removeNamespaces finds them there (no pid from the record is trusted).
@@ -276,6 +279,18 @@ async function finishTerminating(plan: LabPlan, cluster: ClusterState, record: L
   }
   record.cluster = { ...cluster, pods: cluster.pods.filter((p) => !keys.has(`${p.namespace}/${p.name}`)) };
   return keys.size;
+}
+
+/** The longest preStop sleep of a pod's containers (`sleep: {seconds}`, or an exec of `sleep N`), in ms. */
+function preStopMs(pod: ReturnType<typeof listObjects<'Pod'>>[number]): number {
+  const secs = (pod.spec?.containers ?? []).map((c) => {
+    const hook = c.lifecycle?.preStop;
+    if (hook?.sleep?.seconds !== undefined) return hook.sleep.seconds;
+    const cmd = (hook?.exec?.command ?? []).join(' ');
+    const m = /^(?:\/bin\/|\/usr\/bin\/)?sleep (\d+(?:\.\d+)?)$/.exec(cmd) ?? /^(?:\/bin\/)?sh -c sleep (\d+(?:\.\d+)?)$/.exec(cmd);
+    return m ? Number(m[1]) : 0;
+  });
+  return Math.max(0, ...secs) * 1000;
 }
 
 function emptyDiff(): LabDiff {

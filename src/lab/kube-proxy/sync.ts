@@ -4,7 +4,10 @@
  * whose inputs changed (and none when nothing did) — plus the health-check servers, the fabric's routes
  * to LoadBalancer IPs, and UDP conntrack clean-up for endpoints that went away.
  */
-import { computeEndpoints, type ServiceEndpoints } from '../../cluster/endpoints.js';
+import type { ServiceEndpoints } from '../../cluster/endpoints.js';
+import { syncEndpointSlices } from '../../cluster/endpoint-slices/sync.js';
+import { serviceEndpoints } from '../../cluster/endpoint-slices/views.js';
+import { randomSuffix } from '../../cluster/pods.js';
 import type { ClusterState } from '../../cluster/types.js';
 import { planHash } from '../../plan/hash.js';
 import { renderHookRules, renderProxyRules, staleUdpEndpoints } from '../../plan/kube-proxy/render.js';
@@ -42,7 +45,9 @@ export interface Freshness {
 }
 
 export async function syncServices(c: ClusterState, record: LabRecord, ready: Set<string>, fresh: Freshness = { freshNodes: new Set(), freshFabric: false }): Promise<ServiceSyncResult> {
-  const slices = computeEndpoints(c, (key) => ready.has(key));
+  // The EndpointSlice controllers write the store's slices; kube-proxy reads every slice back from it.
+  syncEndpointSlices(record.store, c, (key) => ready.has(key), new Date().toISOString(), randomSuffix);
+  const slices = serviceEndpoints(c, record.store);
   const ports = proxyServicePorts(c, slices);
   record.proxy ??= {};
   const synced: ServiceSyncResult['synced'] = [];
@@ -131,7 +136,7 @@ async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], rec
   const subset = ports.filter((sp) => changed.has(servicePortKey(sp)));
   const before = (record.proxyPorts ?? []).filter((sp) => changed.has(servicePortKey(sp)));
   const oldChains = before.flatMap((sp) => {
-    const plan = planServicePort(sp, np.node.name);
+    const plan = planServicePort(sp, np.node.name, np.node.zone);
     return plan ? activeChainsOf(plan) : [];
   });
   const totalEndpoints = ports.reduce((n, sp) => n + sp.endpoints.length, 0);

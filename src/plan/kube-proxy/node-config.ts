@@ -70,6 +70,7 @@ export function nodeProxySettings(c: ClusterState, n: NodeState): NodeProxySetti
   return {
     node: {
       name: kp.hostnameOverride || n.name,
+      ...(n.labels['topology.kubernetes.io/zone'] ? { zone: n.labels['topology.kubernetes.io/zone'] } : {}),
       nodeIPs,
       clusterCIDR: '',
       ...(detector ? { localDetector: detector } : { localDetector: null }),

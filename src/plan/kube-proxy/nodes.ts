@@ -1,5 +1,5 @@
 /** Services and their endpoints → kube-proxy's view (service ports) and each node's rule set. */
-import type { ServiceEndpoints } from '../../cluster/endpoints.js';
+import { portKey, type ServiceEndpoints } from '../../cluster/endpoints.js';
 import type { ClusterState } from '../../cluster/types.js';
 import type { KubeProxyConfig } from '../../topology/types.js';
 import { nodeNetns } from '../../topology/names.js';
@@ -29,8 +29,17 @@ export function proxyServicePorts(c: ClusterState, slices: ServiceEndpoints[]): 
         ...(s.sessionAffinityTimeoutSeconds ? { sessionAffinityTimeoutSeconds: s.sessionAffinityTimeoutSeconds } : {}),
         ...(s.healthCheckNodePort ? { healthCheckNodePort: s.healthCheckNodePort } : {}),
         endpoints: (slice?.endpoints ?? [])
-          .filter((e) => e.ports[p.name] !== undefined)
-          .map((e) => ({ ip: e.ip, port: e.ports[p.name]!, nodeName: e.nodeName ?? '', ready: e.ready, serving: e.serving, terminating: e.terminating })),
+          .filter((e) => e.ports[portKey(p.name, p.protocol)] !== undefined)
+          .map((e) => ({
+            ip: e.ip,
+            port: e.ports[portKey(p.name, p.protocol)]!,
+            nodeName: e.nodeName ?? '',
+            ready: e.ready,
+            serving: e.serving,
+            terminating: e.terminating,
+            ...(e.zoneHints ? { zoneHints: e.zoneHints } : {}),
+            ...(e.nodeHints ? { nodeHints: e.nodeHints } : {}),
+          })),
       }),
     );
   });

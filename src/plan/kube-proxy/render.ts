@@ -38,7 +38,7 @@ export function renderProxyRules(node: ProxyNode, services: ProxyServicePort[], 
   // NewProxier: localhost NodePorts only while --nodeport-addresses keeps IPv4 loopback.
   const localhostNodePorts = (node.localhostNodePorts ?? true) && allowsLoopback(nodePortCidrs);
   const nfacct = node.nfacct ?? false;
-  const plans = services.map((sp) => planServicePort(sp, node.name)).filter((p): p is ServicePlan => p !== null).sort(byName);
+  const plans = services.map((sp) => planServicePort(sp, node.name, node.zone)).filter((p): p is ServicePlan => p !== null).sort(byName);
   const totalEndpoints = plans.reduce((n, p) => n + p.endpoints.length, 0);
 
   const filterChains = new LineBuffer();

@@ -21,6 +21,9 @@ export interface ProxyEndpoint {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
+  /** hints.forZones / hints.forNodes of its EndpointSlice endpoint. */
+  zoneHints?: string[];
+  nodeHints?: string[];
 }
 
 export interface ProxyServicePort {
@@ -52,6 +55,8 @@ export interface ProxyServicePort {
 export interface ProxyNode {
   /** This node's name (decides which endpoints are local). */
   name: string;
+  /** Its topology.kubernetes.io/zone label, for topology hints. */
+  zone?: string;
   /** This node's addresses; the first IPv4 one plays kube-proxy's `nodeIP` (LB source-range check). */
   nodeIPs: string[];
   /** Pod CIDR for the local-traffic detector (`! -s`/`-s`); '' means no detector (rules omitted). */
