@@ -114,7 +114,7 @@ const labName = async (lab: string | undefined) => (await selectLab(lab)).lab;
 changeOptions(
   program
     .command('apply')
-    .description('create or update objects in a running lab from Kubernetes YAML, like kubectl apply (Namespace, Pod, Deployment, Service, Endpoints)')
+    .description('create or update objects in a running lab from Kubernetes YAML, like kubectl apply (Namespace, Pod, Deployment, Service, Endpoints, EndpointSlice)')
     .requiredOption('-f, --filename <file>', 'a YAML file (several documents allowed), a folder of them, or - for standard input; repeatable', collect, [])
     .option('--skip-unsupported', 'skip objects of kinds kemu does not emulate instead of refusing the whole input'),
 ).action(async (opts: ChangeFlags & { filename: string[]; skipUnsupported?: boolean }) => {
@@ -127,7 +127,7 @@ changeOptions(
   program
     .command('delete')
     .description('delete objects from a running lab, like kubectl delete: by -f FILE, or KIND NAME…; pods leave the endpoints before their sandbox goes')
-    .argument('[kind]', 'pod | deployment | replicaset | service | endpoints | namespace (with names)')
+    .argument('[kind]', 'pod | deployment | replicaset | service | endpoints | endpointslice | namespace (with names)')
     .argument('[names...]', 'object names')
     .option('-f, --filename <file>', 'delete what these files describe; repeatable', collect, [])
     .option('-n, --namespace <namespace>', 'namespace of the named objects', 'default')

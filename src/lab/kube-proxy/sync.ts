@@ -87,7 +87,7 @@ async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: La
   notes.push(...(await setUpNode(np)));
   const saved = fresh ? EMPTY_TABLES : await saveTables(np.netns);
   const restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
-  await write(np, restore, withHookRules(restore.payload, saved.builtinRules), ports, record);
+  await write(np, restore, withHookRules(restore.payload, saved), ports, record);
   return done('full', restore.writtenServices.length);
 }
 
@@ -158,8 +158,9 @@ async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], rec
  * kube-proxy inserts its jumps from the built-in chains at position 1, one after another, outside
  * iptables-restore; here the same `-I … 1` lines ride in the first restore, for the ones missing.
  */
-function withHookRules(payload: string, existing: { nat: string[]; filter: string[] }): string {
+function withHookRules(payload: string, saved: { chains: { nat: string[]; filter: string[] }; builtinRules: { nat: string[]; filter: string[] } }): string {
   const hooks = renderHookRules();
+  const existing = saved.builtinRules;
   const inserts = (table: 'nat' | 'filter') =>
     hooks[table]
       .filter((rule) => !existing[table].some((e) => normalise(e) === normalise(rule)))
@@ -169,8 +170,13 @@ function withHookRules(payload: string, existing: { nat: string[]; filter: strin
     const lines = inserts(table);
     if (!lines) return text;
     const start = text.indexOf(`*${table}\n`);
-    const commit = text.indexOf('COMMIT\n', start);
-    return `${text.slice(0, commit)}${lines}\n${text.slice(commit)}`;
+    // EnsureChain: a jump target the payload does not declare (KUBE-FIREWALL without localhost NodePorts) is created empty.
+    const declared = new Set(text.slice(start, text.indexOf('COMMIT\n', start)).split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0]));
+    const missing = hooks.ensureChains[table].filter((c) => !declared.has(c) && !saved.chains[table].includes(c)).map((c) => `:${c} - [0:0]\n`).join('');
+    const head = start + `*${table}\n`.length;
+    const withChains = `${text.slice(0, head)}${missing}${text.slice(head)}`;
+    const commit = withChains.indexOf('COMMIT\n', start);
+    return `${withChains.slice(0, commit)}${lines}\n${withChains.slice(commit)}`;
   };
   return add(add(payload, 'filter'), 'nat');
 }
