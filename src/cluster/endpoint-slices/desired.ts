@@ -56,10 +56,16 @@ export function podEndpoint(s: ServiceState, p: PodState, node: NodeState | unde
 }
 
 /** The slices the EndpointSlice controller wants for a Service with a selector. */
-export function slicesForService(c: ClusterState, s: ServiceState, isReady: (podKey: string) => boolean, uidOf: (podKey: string) => string | undefined): DesiredSlice[] {
-  const nodes = new Map(c.nodes.map((n) => [n.name, n]));
+export function slicesForService(
+  c: ClusterState,
+  s: ServiceState,
+  isReady: (podKey: string) => boolean,
+  uidOf: (podKey: string) => string | undefined,
+  podsIn: (namespace: string) => PodState[] = (ns) => c.pods.filter((p) => p.namespace === ns),
+  nodes: Map<string, NodeState> = new Map(c.nodes.map((n) => [n.name, n])),
+): DesiredSlice[] {
   const groups = new Map<string, { ports: SlicePort[]; endpoints: SliceEndpoint[] }>();
-  const pods = c.pods.filter((p) => selects(s, p)).sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
+  const pods = podsIn(s.namespace).filter((p) => selects(s, p)).sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
   for (const p of pods) {
     const ports: SlicePort[] = s.ports.flatMap((sp) => {
       const port = resolveTargetPort(p, sp);

@@ -25,7 +25,14 @@ export interface SliceChanges {
 export function syncEndpointSlices(store: Store, c: ClusterState, isReady: (podKey: string) => boolean, now: string, suffix: () => string): SliceChanges {
   const desired: DesiredSlice[] = [];
   const uidOf = (podKey: string) => getObject(store, 'Pod', podKey)?.metadata.uid;
-  for (const s of c.services) if (s.selector) desired.push(...slicesForService(c, s, isReady, uidOf));
+  const byNamespace = new Map<string, ClusterState['pods']>();
+  for (const p of c.pods) {
+    const list = byNamespace.get(p.namespace);
+    if (list) list.push(p);
+    else byNamespace.set(p.namespace, [p]);
+  }
+  const nodes = new Map(c.nodes.map((n) => [n.name, n]));
+  for (const s of c.services) if (s.selector) desired.push(...slicesForService(c, s, isReady, uidOf, (ns) => byNamespace.get(ns) ?? [], nodes));
   const services = new Map(c.services.map((s) => [`${s.namespace}/${s.name}`, s]));
   for (const e of listObjects(store, 'Endpoints')) {
     const key = objectKey('Endpoints', e.metadata);
@@ -44,13 +51,17 @@ export function syncEndpointSlices(store: Store, c: ClusterState, isReady: (podK
   const byOwner = new Map<string, StoredEndpointSlice[]>();
   for (const s of managed) {
     const uid = controllerOf(s.metadata)?.uid ?? '';
-    byOwner.set(uid, [...(byOwner.get(uid) ?? []), s]);
+    const list = byOwner.get(uid);
+    if (list) list.push(s);
+    else byOwner.set(uid, [s]);
   }
   const kept = new Set<string>();
   const groups = new Map<string, DesiredSlice[]>();
   for (const d of desired) {
     const k = `${d.owner.kind}/${d.namespace}/${d.owner.name}`;
-    groups.set(k, [...(groups.get(k) ?? []), d]);
+    const list = groups.get(k);
+    if (list) list.push(d);
+    else groups.set(k, [d]);
   }
   for (const list of groups.values()) {
     const first = list[0]!;
