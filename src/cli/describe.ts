@@ -40,7 +40,7 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
   const w = kindWord.toLowerCase();
   if (['node', 'nodes', 'no'].includes(w)) return describeNode(record, name);
   const kind = kindOf(w);
-  if (!kind) throw new Error(`cannot describe '${kindWord}'; use node, pod, deployment, replicaset, statefulset, daemonset, job, replicationcontroller, controllerrevision, service, namespace, ingress, ingressclass or secret`);
+  if (!kind) throw new Error(`cannot describe '${kindWord}'; use node, pod, deployment, replicaset, statefulset, daemonset, job, replicationcontroller, controllerrevision, service, endpoints, endpointslice, namespace, ingress, ingressclass or secret`);
   const key = objectKey(kind, { name, namespace });
   const obj = getObject(record.store, kind, key);
   if (!obj) throw new Error(`${kind} "${key}" not found in lab ${record.lab}`);
@@ -131,6 +131,24 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
       return render([...metaLines(obj.metadata, false), ['Status', 'Active'], ['Pods', listObjects(record.store, 'Pod').filter((p) => p.metadata.namespace === name).length]]);
     case 'Endpoints':
       return render([...metaLines(obj.metadata), ['Subsets', JSON.stringify((obj as { subsets?: unknown }).subsets ?? [])]]);
+    case 'EndpointSlice': {
+      const es = obj as typeof record.store.objects.EndpointSlice[string];
+      return render([
+        ...metaLines(es.metadata),
+        ['AddressType', es.addressType],
+        'Ports:',
+        ...(es.ports ?? []).map((p) => `  ${(p.name || '<unset>').padEnd(10)} ${String(p.port ?? '<unset>').padEnd(6)} ${p.protocol ?? 'TCP'}`),
+        'Endpoints:',
+        ...(es.endpoints ?? []).flatMap((e) => [
+          `  - Addresses:  ${(e.addresses ?? []).join(',')}`,
+          `    Conditions: Ready: ${e.conditions?.ready ?? '<unset>'}, Serving: ${e.conditions?.serving ?? '<unset>'}, Terminating: ${e.conditions?.terminating ?? '<unset>'}`,
+          `    TargetRef:  ${e.targetRef ? `${e.targetRef.kind}/${e.targetRef.name}` : '<unset>'}`,
+          `    NodeName:   ${e.nodeName ?? '<unset>'}`,
+          `    Zone:       ${e.zone ?? '<unset>'}`,
+          ...(e.hints ? [`    Hints:      ${[...(e.hints.forZones ?? []).map((z) => `zone ${z.name}`), ...(e.hints.forNodes ?? []).map((n) => `node ${n.name}`)].join(', ')}`] : []),
+        ]),
+      ]);
+    }
     case 'Ingress':
       return render([...metaLines(obj.metadata), ...describeIngressLines(record, obj as typeof record.store.objects.Ingress[string])]);
     case 'IngressClass': {

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { rolloutProgress } from '../cluster/controllers/deployment.js';
 import { listObjects, objectKey, type StoredKind } from '../cluster/store.js';
 import { kindOf } from '../lab/apply.js';
-import { currentEndpoints, endpointSliceObject, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/kube-proxy/views.js';
+import { currentEndpoints, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
 import { asList, nodeObjects, nodeTaints, podViews } from '../lab/views.js';
 import { nodeRoles } from '../cluster/nodes.js';
@@ -53,9 +53,8 @@ async function listing(record: LabRecord, kindWord: string): Promise<Listing> {
       })),
     };
   }
-  if (['endpointslices', 'endpointslice'].includes(w) || kindOf(w) === 'Endpoints') {
+  if (kindOf(w) === 'Endpoints') {
     const slices = currentEndpoints(record);
-    const slicesKind = w.startsWith('endpointslice');
     return {
       headers: ['NAMESPACE', 'NAME', 'ENDPOINTS'],
       wideHeaders: ['NOT-READY', 'NODES'],
@@ -65,7 +64,7 @@ async function listing(record: LabRecord, kindWord: string): Promise<Listing> {
         return {
           namespace: s.namespace,
           name: s.name,
-          object: slicesKind ? endpointSliceObject(s, e) : endpointsObject(s, e),
+          object: endpointsObject(s, e),
           cells: [s.namespace, s.name, shown(true).join(',') || undefined],
           wide: [shown(false).join(',') || undefined, [...new Set(e.endpoints.map((x) => x.nodeName ?? '?'))].join(',') || undefined],
         };
@@ -132,12 +131,34 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
       return ingressClassRows(record);
     case 'Secret':
       return secretRows(record);
+    case 'EndpointSlice':
+      return {
+        headers: ['NAMESPACE', 'NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS'],
+        wideHeaders: [],
+        rows: listObjects(record.store, 'EndpointSlice')
+          .sort((a, b) => objectKey('EndpointSlice', a.metadata).localeCompare(objectKey('EndpointSlice', b.metadata)))
+          .map((es) => ({
+            namespace: es.metadata.namespace,
+            name: es.metadata.name,
+            object: es,
+            cells: [es.metadata.namespace, es.metadata.name, es.addressType, slicePorts(es.ports ?? []), sliceEndpoints(es.endpoints ?? [])],
+            wide: [],
+          })),
+      };
     case 'Endpoints':
       throw new Error('unreachable');
     default:
       return workloadListing(record, kind)!;
   }
 }
+
+/** kubectl's listWithMoreString: the first 3, then "+ N more...", "<unset>" for none. */
+function firstThree(list: string[]): string {
+  if (list.length === 0) return '<unset>';
+  return list.length > 3 ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...` : list.join(',');
+}
+const slicePorts = (ports: Array<{ port?: number; name?: string }>) => firstThree(ports.map((p) => (p.port !== undefined && p.port !== null ? String(p.port) : p.name ? p.name : '*')));
+const sliceEndpoints = (eps: Array<{ addresses?: string[] }>) => firstThree(eps.flatMap((e) => e.addresses ?? []));
 
 function sorted<K extends 'Deployment' | 'ReplicaSet' | 'Namespace'>(record: LabRecord, kind: K) {
   return listObjects(record.store, kind).sort((a, b) => objectKey(kind, a.metadata).localeCompare(objectKey(kind, b.metadata)));

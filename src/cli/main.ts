@@ -82,7 +82,7 @@ program
 program
   .command('describe')
   .description('show one object in detail, like kubectl describe (status, conditions, containers, where it runs)')
-  .argument('<kind>', 'node | pod | deployment | replicaset | statefulset | daemonset | job | replicationcontroller | controllerrevision | service | namespace | ingress | ingressclass | secret')
+  .argument('<kind>', 'node | pod | deployment | replicaset | statefulset | daemonset | job | replicationcontroller | controllerrevision | service | endpoints | endpointslice | namespace | ingress | ingressclass | secret')
   .argument('<name>', 'object name')
   .option('-n, --namespace <namespace>', 'namespace of the object', 'default')
   .addOption(labOption())
@@ -114,7 +114,7 @@ const labName = async (lab: string | undefined) => (await selectLab(lab)).lab;
 changeOptions(
   program
     .command('apply')
-    .description('create or update objects in a running lab from Kubernetes YAML, like kubectl apply (Namespace, Pod, Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, ReplicationController, Service, Endpoints, Ingress, IngressClass, TLS Secret); waits for the rollouts of what it changed')
+    .description('create or update objects in a running lab from Kubernetes YAML, like kubectl apply (Namespace, Pod, Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, ReplicationController, Service, Endpoints, EndpointSlice, Ingress, IngressClass, TLS Secret); waits for the rollouts of what it changed')
     .requiredOption('-f, --filename <file>', 'a YAML file (several documents allowed), a folder of them, or - for standard input; repeatable', collect, [])
     .option('--skip-unsupported', 'skip objects of kinds kemu does not emulate instead of refusing the whole input'),
 ).action(async (opts: ChangeFlags & { filename: string[]; skipUnsupported?: boolean }) => {
@@ -127,7 +127,7 @@ changeOptions(
   program
     .command('delete')
     .description('delete objects from a running lab, like kubectl delete: by -f FILE, or KIND NAME…; pods leave the endpoints before their sandbox goes')
-    .argument('[kind]', 'pod | deployment | replicaset | statefulset | daemonset | job | replicationcontroller | service | endpoints | namespace | ingress | ingressclass | secret (with names)')
+    .argument('[kind]', 'pod | deployment | replicaset | statefulset | daemonset | job | replicationcontroller | service | endpoints | endpointslice | namespace | ingress | ingressclass | secret (with names)')
     .argument('[names...]', 'object names')
     .option('-f, --filename <file>', 'delete what these files describe; repeatable', collect, [])
     .option('-n, --namespace <namespace>', 'namespace of the named objects', 'default')

@@ -13,6 +13,7 @@ import { controllerOf, getObject, listObjects, objectKey, STORED_KINDS, type Sto
 import type { ClusterState, ManualEndpoints, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
 import { buildServices } from './services.js';
+import { defaultKubeProxyConfig } from '../topology/kube-proxy/validate.js';
 
 /** `Kind/key` → where the object was written in the user's files (for messages); others are named by kind and key. */
 export type Origins = Map<string, string>;
@@ -90,12 +91,12 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
   const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems);
   if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
   for (const p of pods) {
-    const targets = services.filter((s) => s.selector && selects(s, p)).flatMap((s) => s.ports.flatMap((port) => (typeof port.targetPort === 'number' ? [{ port: port.targetPort, protocol: port.protocol }] : [])));
+    const targets = services.filter((s) => s.selector && selects(s, p)).flatMap((s) => s.ports.flatMap((port) => (typeof port.targetPort === 'number' && port.protocol !== 'SCTP' ? [{ port: port.targetPort, protocol: port.protocol }] : [])));
     p.containers = addServicePorts(p.containers, targets);
   }
   return {
     lab: t.name,
-    network: t.network,
+    network: { ...t.network, serviceClusterIPs: t.network.serviceClusterIPs ?? [] },
     nodes: t.nodes.map((n) => ({
       name: n.name,
       ip: underlay.get(n.name)!,
@@ -108,6 +109,8 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
       capacity: n.capacity,
       unschedulable: n.unschedulable,
       ...(n.taints?.length ? { taints: n.taints } : {}),
+      // A record written before kubeProxy existed: kube-proxy's defaults, as it ran then.
+      kubeProxy: n.kubeProxy ?? defaultKubeProxyConfig(),
     })),
     externalHosts: t.externalHosts.map((h) => ({ name: h.name, ip: underlay.get(h.name)!, rack: h.rack, extraAddresses: h.extraAddresses })),
     pods,

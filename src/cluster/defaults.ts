@@ -62,6 +62,12 @@ export function applyDefaults(kind: StoredKind, body: Obj): void {
     body.spec.podReplacementPolicy ??= 'TerminatingOrFailed';
     defaultPodSpec(body.spec.template?.spec);
   }
+  if (kind === 'EndpointSlice') {
+    for (const p of body.ports ?? []) {
+      p.name ??= '';
+      p.protocol ??= 'TCP';
+    }
+  }
   if (kind === 'Service') {
     body.spec ??= {};
     body.spec.type ??= 'ClusterIP';

@@ -41,8 +41,8 @@ export function topologyOrigins(t: Topology): Origins {
 }
 
 /** A topology's cluster state as a fresh lab would get it, every pod counted ready. */
-export function clusterFromTopology(t: Topology, previous?: ClusterState, opts: { suffix?: () => string } = {}): ClusterState {
-  const store = emptyStore();
+export function clusterFromTopology(t: Topology, previous?: ClusterState, opts: { suffix?: () => string; store?: Store } = {}): ClusterState {
+  const store = opts.store ?? emptyStore();
   const now = new Date(0).toISOString();
   let n = 0;
   const suffix = opts.suffix ?? (() => countingSuffix(n++));

@@ -73,7 +73,7 @@ export function addServicePorts(containers: ContainerState[], extra: Array<{ por
 function containersOf(containers: V1Container[], exit: ContainerState['exit']): ContainerState[] {
   const taken = new Set<number>();
   const declared = containers.map((c) =>
-    (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' })),
+    (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP' })),
   );
   for (const ports of declared) for (const p of ports) if (p.protocol === 'TCP') taken.add(p.containerPort);
   const withProbes = containers.map((c, i) => {

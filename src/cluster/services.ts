@@ -43,7 +43,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
         clusterIP: spec.clusterIP ?? '',
         ports: (spec.ports ?? []).map((p) => ({
           name: p.name ?? '',
-          protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP',
+          protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP',
           port: p.port,
           targetPort: (p.targetPort as number | string | undefined) ?? p.port,
           ...(external && p.nodePort ? { nodePort: p.nodePort } : {}),
@@ -56,7 +56,10 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
         loadBalancerIPs: [],
         loadBalancerSourceRanges: type === 'LoadBalancer' ? (spec.loadBalancerSourceRanges ?? []) : [],
         ...(type === 'LoadBalancer' && etp === 'Local' && spec.healthCheckNodePort ? { healthCheckNodePort: spec.healthCheckNodePort } : {}),
+        publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
+        ...(spec.trafficDistribution ? { trafficDistribution: spec.trafficDistribution } : {}),
         labels: svc.metadata!.labels ?? {},
+        annotations: svc.metadata!.annotations ?? {},
         origin,
       } as ServiceState,
     };

@@ -13,6 +13,7 @@ import type {
   V1ControllerRevision,
   V1DaemonSet,
   V1Deployment,
+  V1EndpointSlice,
   V1Endpoints,
   V1Ingress,
   V1IngressClass,
@@ -49,6 +50,7 @@ export type StoredDaemonSet = Stored<V1DaemonSet>;
 export type StoredJob = Stored<V1Job>;
 export type StoredReplicationController = Stored<V1ReplicationController>;
 export type StoredControllerRevision = Stored<V1ControllerRevision>;
+export type StoredEndpointSlice = Stored<V1EndpointSlice>;
 
 export interface KindMap {
   Namespace: StoredNamespace;
@@ -65,6 +67,7 @@ export interface KindMap {
   Job: StoredJob;
   ReplicationController: StoredReplicationController;
   ControllerRevision: StoredControllerRevision;
+  EndpointSlice: StoredEndpointSlice;
 }
 export type StoredKind = keyof KindMap;
 export type StoredObject = KindMap[StoredKind];
@@ -81,6 +84,7 @@ export const STORED_KINDS: StoredKind[] = [
   'Pod',
   'Service',
   'Endpoints',
+  'EndpointSlice',
   'IngressClass',
   'Secret',
   'Ingress',
@@ -99,6 +103,7 @@ export const API_VERSION_OF: Record<StoredKind, string> = {
   DaemonSet: 'apps/v1',
   ControllerRevision: 'apps/v1',
   Job: 'batch/v1',
+  EndpointSlice: 'discovery.k8s.io/v1',
   Ingress: 'networking.k8s.io/v1',
   IngressClass: 'networking.k8s.io/v1',
 };
@@ -248,6 +253,8 @@ export function deleteObject(store: Store, kind: StoredKind, key: string, now: s
   } else {
     for (const k of ['ReplicaSet', 'ControllerRevision'] as const) for (const o of ownedBy(store, k, obj)) deleteObject(store, k, objectKey(k, o.metadata), now);
     for (const pod of ownedBy(store, 'Pod', obj)) markDeleted(store, pod, now);
+    // A Service's (or mirrored Endpoints') slices go with it.
+    for (const slice of ownedBy(store, 'EndpointSlice', obj)) removeObject(store, 'EndpointSlice', objectKey('EndpointSlice', slice.metadata));
   }
   removeObject(store, kind, key);
 }

@@ -1,5 +1,5 @@
 /** The desired cluster state: the emulated control plane's answer to the topology. */
-import type { NetworkSpec } from '../topology/types.js';
+import type { KubeProxyConfig, NetworkSpec } from '../topology/types.js';
 
 /**
  * What a probe checks, ports resolved. exec and grpc probes run nothing (they count as passing: the
@@ -27,7 +27,7 @@ export interface ContainerState {
   tcpPorts: number[];
   udpPorts: number[];
   /** Declared ports, as the manifest gave them (for `get pods -o json`). */
-  declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' }>;
+  declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' | 'SCTP' }>;
   /** A real program that runs instead of the default server, chosen by the image (cluster/programs.ts). */
   program?: string;
   /** The readiness probe; without one a container is ready while it runs (once started). */
@@ -80,6 +80,8 @@ export interface NodeState {
   unschedulable: boolean;
   /** Node.spec.taints from the topology. */
   taints?: Array<{ key: string; value?: string; effect: string }>;
+  /** Its kube-proxy's configuration. */
+  kubeProxy: KubeProxyConfig;
 }
 
 export interface HostState {
@@ -102,7 +104,7 @@ export interface ClusterState {
 export interface ServicePortState {
   /** '' for an unnamed single port. */
   name: string;
-  protocol: 'TCP' | 'UDP';
+  protocol: 'TCP' | 'UDP' | 'SCTP';
   port: number;
   targetPort: number | string;
   nodePort?: number;
@@ -123,7 +125,12 @@ export interface ServiceState {
   loadBalancerIPs: string[];
   loadBalancerSourceRanges: string[];
   healthCheckNodePort?: number;
+  /** Endpoints are ready whatever their pods' readiness (the EndpointSlice controller). */
+  publishNotReadyAddresses: boolean;
+  /** spec.trafficDistribution (PreferClose, PreferSameZone, PreferSameNode). */
+  trafficDistribution?: string;
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   origin: string;
 }
 

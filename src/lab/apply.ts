@@ -12,6 +12,7 @@ import { InputError, type InputProblem } from '../topology/errors.js';
 import { parseManifests, type Manifest } from '../topology/manifests.js';
 import { checkWorkloads } from '../topology/validate.js';
 import { withLabLock } from './lock.js';
+import { refuseSctp } from './sctp.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import { readRecord, type LabRecord } from './state.js';
@@ -83,6 +84,7 @@ async function changeLab(lab: string, reporter: Reporter, opts: ChangeOptions, c
 }
 
 export async function applyFiles(lab: string, manifests: Manifest[], reporter: Reporter, opts: ChangeOptions = {}): Promise<ChangeResult> {
+  await refuseSctp('the manifests', manifests);
   return changeLab(lab, reporter, opts, (record, store, now) => {
     const problems = [...checkBatch(store, manifests), ...checkWorkloads(record.spec, manifests)];
     if (problems.length) throw new InputError('the manifests', problems);
@@ -104,7 +106,7 @@ export const changedObjects = (objects: ApplyResult[]) => new Set(objects.filter
 
 /** kubectl's names for the kinds kemu stores. */
 export function kindOf(word: string): StoredKind | undefined {
-  const w = word.toLowerCase().replace(/\.(apps|batch|v1|apps\/v1|batch\/v1|networking\.k8s\.io)$/, '');
+  const w = word.toLowerCase().replace(/\.(apps|batch|v1|apps\/v1|batch\/v1|networking\.k8s\.io|discovery\.k8s\.io)$/, '');
   const table: Record<string, StoredKind> = {
     ns: 'Namespace', namespace: 'Namespace', namespaces: 'Namespace',
     po: 'Pod', pod: 'Pod', pods: 'Pod',
@@ -120,13 +122,14 @@ export function kindOf(word: string): StoredKind | undefined {
     ing: 'Ingress', ingress: 'Ingress', ingresses: 'Ingress',
     ingressclass: 'IngressClass', ingressclasses: 'IngressClass',
     secret: 'Secret', secrets: 'Secret',
+    endpointslice: 'EndpointSlice', endpointslices: 'EndpointSlice',
   };
   return table[w];
 }
 
 export async function deleteNamed(lab: string, kindWord: string, names: string[], namespace: string, reporter: Reporter, opts: ChangeOptions & { ignoreNotFound?: boolean } = {}): Promise<ChangeResult> {
   const kind = kindOf(kindWord);
-  if (!kind) throw new Error(`cannot delete '${printable(kindWord)}': kemu stores namespaces, pods, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, services, endpoints, ingresses, ingressclasses and secrets`);
+  if (!kind) throw new Error(`cannot delete '${printable(kindWord)}': kemu stores namespaces, pods, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, services, endpoints, endpointslices, ingresses, ingressclasses and secrets`);
   return changeLab(lab, reporter, opts, (_record, store, now) => {
     const missing = names.filter((n) => !getObject(store, kind, objectKey(kind, { name: n, namespace })));
     if (missing.length && !opts.ignoreNotFound) throw new Error(`${kind} ${missing.map((n) => `'${kind === 'Namespace' ? n : `${namespace}/${n}`}'`).join(', ')} not found`);

@@ -37,6 +37,7 @@ import { removePodLogs } from '../host/lab-dirs.js';
 
 /** A terminating pod's containers get SIGTERM this long after it left every node's endpoints (connections still on their way land). */
 const DRAIN_MS = 300;
+/** A preStop sleep keeps it serving longer, within its grace period, and never longer than this here. */
 /** The kubelet's restart back-off: 10 s doubling to 5 min; kemu restarts a container the first time after 1 s. */
 export const restartDelayMs = (restarts: number) => (restarts === 0 ? 1000 : Math.min(10_000 * 2 ** (restarts - 1), 300_000));
 
@@ -207,7 +208,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   const services = await syncServices(cluster, record, readySet(cluster, record), freshness);
   out.endpointsAt = Date.now();
   out.proxySyncs.push(...services.synced);
-  for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms`);
+  for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms${s.notes ? `; ${s.notes.join('; ')}` : ''}`);
   await syncIngress(plan, cluster, store, record, services.slices, reporter);
   await writeRecord(record);
 
@@ -277,9 +278,13 @@ async function finishTerminating(plan: LabPlan, cluster: ClusterState, record: L
   if (leaving.length === 0) return 0;
   const keys = new Set(leaving.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
   const pods = plan.pods.filter((p) => keys.has(p.key));
-  // As the kubelet: SIGTERM, and what still runs after the grace period (bounded in a lab) is killed with the sandbox.
-  const grace = new Map(leaving.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, graceMs(p.metadata.deletionGracePeriodSeconds)]));
-  const drain = Math.min(DRAIN_MS, ...pods.map((p) => grace.get(p.key)!));
+  // As the kubelet: a preStop hook first (the pod keeps serving, as a terminating endpoint), then SIGTERM;
+  // what still runs after the grace period (bounded in a lab) is killed with the sandbox.
+  const keyOf = (p: (typeof leaving)[number]) => `${p.metadata.namespace}/${p.metadata.name}`;
+  const grace = new Map(leaving.map((p) => [keyOf(p), graceMs(p.metadata.deletionGracePeriodSeconds)]));
+  const hold = new Map(leaving.map((p) => [keyOf(p), Math.min(grace.get(keyOf(p))!, Math.max(DRAIN_MS, preStopMs(p)))]));
+  // Pods deleted together drain together, as long as the longest of them.
+  const drain = Math.max(0, ...pods.map((p) => hold.get(p.key)!));
   if (pods.length && drain > 0) await new Promise((r) => setTimeout(r, drain));
   await stopContainers(record, pods.flatMap((p) => p.containers.map((c) => ({ pod: p.key, container: c.name, message: '', graceMs: Math.max(0, grace.get(p.key)! - drain) }))));
   const netns = pods.map((p) => p.netns);
@@ -293,6 +298,18 @@ async function finishTerminating(plan: LabPlan, cluster: ClusterState, record: L
   await removePodLogs(record.lab, leaving.map((p) => ({ namespace: p.metadata.namespace ?? 'default', name: p.metadata.name })));
   record.cluster = { ...cluster, pods: cluster.pods.filter((p) => !keys.has(`${p.namespace}/${p.name}`)) };
   return keys.size;
+}
+
+/** The longest preStop sleep of a pod's containers (`sleep: {seconds}`, or an exec of `sleep N`), in ms. */
+function preStopMs(pod: ReturnType<typeof listObjects<'Pod'>>[number]): number {
+  const secs = (pod.spec?.containers ?? []).map((c) => {
+    const hook = c.lifecycle?.preStop;
+    if (hook?.sleep?.seconds !== undefined) return hook.sleep.seconds;
+    const cmd = (hook?.exec?.command ?? []).join(' ');
+    const m = /^(?:\/bin\/|\/usr\/bin\/)?sleep (\d+(?:\.\d+)?)$/.exec(cmd) ?? /^(?:\/bin\/)?sh -c sleep (\d+(?:\.\d+)?)$/.exec(cmd);
+    return m ? Number(m[1]) : 0;
+  });
+  return Math.max(0, ...secs) * 1000;
 }
 
 function emptyDiff(): LabDiff {

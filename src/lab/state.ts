@@ -57,6 +57,10 @@ export interface NodeProxyRecord {
   entries?: Record<string, string>;
   /** hash of the natOutgoing chains last written */
   natOutgoing?: string;
+  /** hash of the kube-proxy configuration the node was set up with (a change means a full sync) */
+  config?: string;
+  /** whether its nfacct counters exist */
+  nfacct?: boolean;
   /** kube-proxy's health-check server of this node */
   health?: { pid: number; hash: string };
 }

@@ -15,6 +15,7 @@ import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import { changedObjects } from './apply.js';
 import { readRecord, type LabRecord } from './state.js';
+import { refuseSctp } from './sctp.js';
 
 export interface UpResult extends ReconcileResult {
   lab: string;
@@ -29,6 +30,7 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
   const topology = await loadTopology(file);
   const lab = topology.name;
   if (!opts.dryRun) await preflight();
+  await refuseSctp(topology.file, topology.manifests);
   return withLabLock(lab, async () => {
     const previous = await readRecord(lab);
     const store = structuredClone(previous?.store ?? emptyStore());

@@ -16,8 +16,6 @@ import type { LabPlan, MachinePlan } from './types.js';
  */
 const NODE_SYSCTLS: Record<string, string> = {
   'net.ipv4.ip_forward': '1',
-  // kube-proxy: NodePorts on 127.0.0.1 (localhostNodePorts) need routing of loopback-addressed packets.
-  'net.ipv4.conf.all.route_localnet': '1',
   'net.ipv4.conf.all.rp_filter': '0',
   'net.ipv4.conf.default.rp_filter': '0',
   'net.ipv4.conf.default.route_localnet': '1',

@@ -53,15 +53,24 @@ export function planFabricRoutes(c: ClusterState, slices: ServiceEndpoints[]): R
   const subnets = c.network.underlay.racks.map((r) => parseCidr(r.subnet));
   const onUnderlay = (ip: string) => subnets.some((s) => cidrContains(s, ipToInt(ip)));
   const sliceOf = new Map(slices.map((e) => [`${e.namespace}/${e.name}`, e]));
+  const route = (dst: string, hops: Array<{ via: string; dev: string }>): RoutePlan => (hops.length === 1 ? { dst, type: 'unicast', ...hops[0]! } : { dst, type: 'unicast', nexthops: hops });
+  const allHops = c.nodes.map((n) => ({ via: n.ip, dev: rackOf(c, n).bridge }));
+  // Calico serviceClusterIPs: every node advertises the CIDR; a Local-policy service's ClusterIP is
+  // advertised as a /32 only by the nodes with a ready endpoint of it (more specific, so it wins).
+  const advertised = c.network.serviceClusterIPs ?? [];
+  for (const cidr of advertised) if (allHops.length) routes.set(cidr, route(cidr, allHops));
   for (const s of c.services) {
     const slice = sliceOf.get(`${s.namespace}/${s.name}`);
     const local = new Set((slice?.endpoints ?? []).filter((e) => e.ready && e.nodeName).map((e) => e.nodeName!));
-    const hops = c.nodes.filter((n) => s.externalTrafficPolicy === 'Cluster' || local.has(n.name)).map((n) => ({ via: n.ip, dev: rackOf(c, n).bridge }));
+    const localHops = c.nodes.filter((n) => local.has(n.name)).map((n) => ({ via: n.ip, dev: rackOf(c, n).bridge }));
+    if (s.externalTrafficPolicy === 'Local' && localHops.length && advertised.some((cidr) => cidrContains(parseCidr(cidr), ipToInt(s.clusterIP)))) routes.set(s.clusterIP, route(s.clusterIP, localHops));
+    const hops = s.externalTrafficPolicy === 'Cluster' ? allHops : localHops;
     if (hops.length === 0) continue;
     for (const ip of [...s.loadBalancerIPs, ...s.externalIPs]) {
       if (onUnderlay(ip)) continue; // on the underlay itself: nothing to route
-      routes.set(ip, hops.length === 1 ? { dst: ip, type: 'unicast', ...hops[0]! } : { dst: ip, type: 'unicast', nexthops: hops });
+      routes.set(ip, route(ip, hops));
     }
   }
-  return [...routes.values()].sort((a, b) => ipToInt(a.dst) - ipToInt(b.dst));
+  const base = (dst: string) => ipToInt(dst.split('/')[0]!);
+  return [...routes.values()].sort((a, b) => base(a.dst) - base(b.dst) || a.dst.length - b.dst.length);
 }

@@ -5,7 +5,8 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, formatPath, type InputProblem } from './errors.js';
 import { parseManifests, type Manifest } from './manifests.js';
 import { topologySchema, type RawTopology } from './schema.js';
-import type { RackSpec, Topology } from './types.js';
+import type { KubeProxyConfig, RackSpec, Topology } from './types.js';
+import { loadKubeProxyConfigs } from './kube-proxy/load.js';
 import { UNDERLAY_BRIDGE } from './names.js';
 import { checkTopology } from './validate.js';
 import { ingressControllerManifests, resolveIngress } from './ingress-controller.js';
@@ -46,7 +47,8 @@ export async function parseTopology(text: string, file: string): Promise<Topolog
   const raw = parsed.data;
   const problems: InputProblem[] = [];
   const manifests = await loadWorkloads(raw, dirname(file), problems);
-  const topology = resolveTopology(raw, file, manifests);
+  const kubeProxy = await loadKubeProxyConfigs(raw.spec.kubeProxy, raw.spec.nodes, dirname(file), problems);
+  const topology = resolveTopology(raw, file, manifests, kubeProxy);
   const ingress = resolveIngress(raw, topology.network, problems);
   if (ingress) Object.assign(topology, { ingress, manifests: [...manifests, ...ingressControllerManifests(ingress)] });
   problems.push(...checkTopology(topology, raw));
@@ -88,7 +90,7 @@ export function racksOf(u: RawTopology['spec']['network']['underlay']): RackSpec
   return [{ name: UNDERLAY_BRIDGE, subnet, gateway: gw(subnet, u.gateway), bridge: UNDERLAY_BRIDGE }];
 }
 
-function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]): Topology {
+function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[], kubeProxy: KubeProxyConfig[]): Topology {
   const net = raw.spec.network;
   const racks = racksOf(net.underlay);
   const rackOf = (m: { rack?: string }) => racks.find((r) => r.name === m.rack) ?? racks[0]!;
@@ -111,8 +113,9 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]):
       ...(net.routing === 'ipip' ? { ipipMode: net.ipipMode ?? 'Always' } : {}),
       nodePortRange: { min: Number(net.nodePortRange.split('-')[0]), max: Number(net.nodePortRange.split('-')[1]) },
       ...(net.loadBalancerPool ? { loadBalancerPool: net.loadBalancerPool } : {}),
+      serviceClusterIPs: net.advertiseServiceCIDR ? [net.serviceCIDR] : [],
     },
-    nodes: raw.spec.nodes.map((n) => ({
+    nodes: raw.spec.nodes.map((n, i) => ({
       name: n.name,
       address: n.address,
       extraAddresses: extra(n),
@@ -122,6 +125,7 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[]):
       unschedulable: n.unschedulable,
       taints: n.taints,
       ...(n.asNumber !== undefined ? { asNumber: n.asNumber } : {}),
+      kubeProxy: kubeProxy[i]!,
     })),
     externalHosts: raw.spec.externalHosts.map((h) => ({ name: h.name, address: h.address, extraAddresses: extra(h), rack: rackOf(h).name })),
     manifests,

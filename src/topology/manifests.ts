@@ -1,14 +1,15 @@
 /** Kubernetes manifests (inline or in files), parsed and typed with @kubernetes/client-node, then checked. */
-import type { V1Container, V1Deployment, V1Endpoints, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EndpointSlice, V1Endpoints, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import { checkEndpointSlice } from './endpoint-slices.js';
 import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
 
-export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', ...INGRESS_KINDS] as const;
+export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
-const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', ...WORKLOAD_API_VERSIONS };
+const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', EndpointSlice: 'discovery.k8s.io/v1', ...WORKLOAD_API_VERSIONS };
 
 export type Manifest =
   | { kind: 'Namespace'; object: V1Namespace; origin: string }
@@ -16,6 +17,7 @@ export type Manifest =
   | { kind: 'Deployment'; object: V1Deployment; origin: string }
   | { kind: 'Service'; object: V1Service; origin: string }
   | { kind: 'Endpoints'; object: V1Endpoints; origin: string }
+  | { kind: 'EndpointSlice'; object: V1EndpointSlice; origin: string }
   | { kind: 'Ingress'; object: V1Ingress; origin: string }
   | { kind: 'IngressClass'; object: V1IngressClass; origin: string }
   | { kind: 'Secret'; object: V1Secret; origin: string }
@@ -100,6 +102,12 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     checkService(svc, where, problems);
     return problems.length === before ? { kind: 'Service', object: svc, origin: where } : undefined;
   }
+  if (k === 'EndpointSlice') {
+    const slice = doc as V1EndpointSlice;
+    checkMeta(slice.metadata, where, problems);
+    checkEndpointSlice(slice, where, problems);
+    return problems.length === before ? { kind: 'EndpointSlice', object: slice, origin: where } : undefined;
+  }
   if (k === 'Endpoints') {
     const ep = doc as V1Endpoints;
     checkMeta(ep.metadata, where, problems);
@@ -148,8 +156,8 @@ function checkContainers(containers: V1Container[] | undefined, path: string, pr
       const pp = `${path}[${i}].ports[${j}]`;
       if (!Number.isInteger(p.containerPort) || p.containerPort < 1 || p.containerPort > 65535)
         problems.push({ path: `${pp}.containerPort`, message: `${String(p.containerPort)} must be a port number from 1 to 65535` });
-      if (p.protocol !== undefined && p.protocol !== 'TCP' && p.protocol !== 'UDP')
-        problems.push({ path: `${pp}.protocol`, message: `'${p.protocol}' is not supported; use TCP or UDP` });
+      if (p.protocol !== undefined && p.protocol !== 'TCP' && p.protocol !== 'UDP' && p.protocol !== 'SCTP')
+        problems.push({ path: `${pp}.protocol`, message: `Unsupported value: "${p.protocol}": supported values: "SCTP", "TCP", "UDP"` });
     });
   });
 }

@@ -60,7 +60,12 @@ const network = z.strictObject({
     .default('30000-32767'),
   /** MetalLB-style address pool for LoadBalancer services; the fabric routes it to the nodes. */
   loadBalancerPool: cidr.optional(),
+  /** Calico's BGPConfiguration serviceClusterIPs with the service CIDR: outside hosts reach ClusterIPs. */
+  advertiseServiceCIDR: z.boolean().default(false),
 });
+
+/** A KubeProxyConfiguration inline, or the path of a file holding one; checked in topology/kube-proxy. */
+const kubeProxy = z.union([z.string().min(1), z.looseObject({})], { message: 'must be a KubeProxyConfiguration object or the path of a file holding one' }).optional();
 
 const machine = z.strictObject({
   name: dnsLabel.max(15, 'must be at most 15 characters: its port on the underlay bridge is named after it'),
@@ -101,6 +106,8 @@ const node = machine.extend({
   taints: z.array(taint).default([]),
   /** Calico's per-node spec.bgp.asNumber; peers in another AS are eBGP. */
   asNumber: asNumber.optional(),
+  /** This node's kube-proxy configuration, merged over spec.kubeProxy. */
+  kubeProxy,
 });
 
 /** A workload: a path to a Kubernetes YAML file (relative to the topology file) or an inline manifest. */
@@ -136,6 +143,7 @@ export const topologySchema = z.strictObject({
     externalHosts: z.array(machine).default([]),
     workloads: z.array(workload).default([]),
     ingress: ingress.optional(),
+    kubeProxy,
   }),
 });
 

@@ -3,6 +3,8 @@ import type { V1Endpoints, V1Service } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
 
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
+export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
+const TRAFFIC_DISTRIBUTIONS = ['PreferClose', 'PreferSameZone', 'PreferSameNode'];
 const IANA_SVC_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
@@ -22,7 +24,7 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
   (spec.ports ?? []).forEach((p, i) => {
     const at = `spec.ports[${i}]`;
     if (!isPort(p.port)) add(`${at}.port`, `${p.port === undefined ? 'is required' : `${String(p.port)} must be a port number from 1 to 65535`}`);
-    if (p.protocol !== undefined && p.protocol !== 'TCP' && p.protocol !== 'UDP') add(`${at}.protocol`, `'${p.protocol}' is not supported; use TCP or UDP`);
+    if (p.protocol !== undefined && !PROTOCOLS.includes(p.protocol)) add(`${at}.protocol`, `Unsupported value: "${p.protocol}": supported values: "SCTP", "TCP", "UDP"`);
     if ((spec.ports!.length > 1 && !p.name) || (p.name !== undefined && !DNS_LABEL.test(p.name)))
       add(`${at}.name`, spec.ports!.length > 1 && !p.name ? 'is required when a Service has several ports' : `'${p.name}' must be a DNS-1123 label`);
     if (p.name && names.has(p.name)) add(`${at}.name`, `duplicate port name '${p.name}'`);
@@ -45,6 +47,9 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
   ] as const)
     if (value !== undefined && value !== 'Cluster' && value !== 'Local') add(`spec.${field}`, `'${value}' must be Cluster or Local`);
   if (spec.externalTrafficPolicy === 'Local' && type === 'ClusterIP') add('spec.externalTrafficPolicy', 'applies only to NodePort and LoadBalancer services');
+  if (spec.trafficDistribution !== undefined && !TRAFFIC_DISTRIBUTIONS.includes(spec.trafficDistribution))
+    add('spec.trafficDistribution', `Unsupported value: "${spec.trafficDistribution}": supported values: ${TRAFFIC_DISTRIBUTIONS.map((t) => `"${t}"`).join(', ')}`);
+  if (spec.publishNotReadyAddresses !== undefined && typeof spec.publishNotReadyAddresses !== 'boolean') add('spec.publishNotReadyAddresses', 'must be true or false');
   (spec.externalIPs ?? []).forEach((ip, i) => IPV4.test(ip) || add(`spec.externalIPs[${i}]`, `'${ip}' must be an IPv4 address`));
   if (spec.loadBalancerIP !== undefined && !IPV4.test(spec.loadBalancerIP)) add('spec.loadBalancerIP', `'${spec.loadBalancerIP}' must be an IPv4 address`);
   (spec.loadBalancerSourceRanges ?? []).forEach((r, i) => /^[\d.]+\/\d+$/.test(r) || add(`spec.loadBalancerSourceRanges[${i}]`, `'${r}' must be an IPv4 CIDR`));

@@ -29,6 +29,8 @@ export interface NetworkSpec {
   asNumber: number;
   nodePortRange: { min: number; max: number };
   loadBalancerPool?: string;
+  /** Calico BGPConfiguration serviceClusterIPs: CIDRs the nodes advertise (the fabric routes them to every node). */
+  serviceClusterIPs: string[];
 }
 
 export interface MachineSpec {
@@ -50,6 +52,39 @@ export interface NodeSpec extends MachineSpec {
   taints: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
   /** Per-node BGP AS, when it differs from the cluster's. */
   asNumber?: number;
+  /** This node's kube-proxy configuration: the cluster's `spec.kubeProxy` with the node's own merged over it. */
+  kubeProxy: KubeProxyConfig;
+}
+
+export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
+
+/** A KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1), validated, with kube-proxy's defaults filled in. */
+export interface KubeProxyConfig {
+  /** hostnameOverride: the node name kube-proxy believes it runs on ('' = the node's own). */
+  hostnameOverride: string;
+  /** bindAddress when it names an IPv4 address: kube-proxy's primary node IP ('' = the node's underlay address). */
+  bindAddress: string;
+  /** The IPv4 cluster CIDR of clusterCIDR; undefined = not given (kemu then uses the pod CIDR), '' = none. */
+  clusterCIDR: string | undefined;
+  detectLocalMode: DetectLocalMode;
+  detectLocal: { bridgeInterface: string; interfaceNamePrefix: string };
+  masqueradeAll: boolean;
+  masqueradeBit: number;
+  localhostNodePorts: boolean;
+  syncPeriodMs: number;
+  minSyncPeriodMs: number;
+  /** CIDRs, or ['primary']; [] = every address. */
+  nodePortAddresses: string[];
+  conntrack: {
+    maxPerCore: number;
+    min: number;
+    /** Seconds; 0 = leave the kernel's value. */
+    tcpEstablishedTimeout: number;
+    tcpCloseWaitTimeout: number;
+    tcpBeLiberal: boolean;
+    udpTimeout: number;
+    udpStreamTimeout: number;
+  };
 }
 
 /** The lab's ingress-nginx controller, resolved (spec.ingress). */

@@ -110,7 +110,7 @@ export function checkWorkloads(t: Pick<Topology, 'nodes' | 'network'>, manifests
   const pool = parseCidr(t.network.podCIDR);
   const nodeNames = new Set(t.nodes.map((n) => n.name));
   for (const m of manifests) {
-    if (m.kind === 'Namespace' || m.kind === 'Service' || m.kind === 'Endpoints' || m.kind === 'Ingress' || m.kind === 'IngressClass' || m.kind === 'Secret') continue;
+    if (m.kind === 'Namespace' || m.kind === 'Service' || m.kind === 'Endpoints' || m.kind === 'EndpointSlice' || m.kind === 'Ingress' || m.kind === 'IngressClass' || m.kind === 'Secret') continue;
     const spec = m.kind === 'Pod' ? m.object.spec : m.object.spec?.template?.spec;
     const meta = m.kind === 'Pod' ? m.object.metadata : m.object.spec?.template?.metadata;
     const specPath = m.kind === 'Pod' ? `${m.origin}.spec` : `${m.origin}.spec.template.spec`;
@@ -125,3 +125,21 @@ export function checkWorkloads(t: Pick<Topology, 'nodes' | 'network'>, manifests
   }
   return problems;
 }
+
+/** Every field of these manifests that asks for SCTP (refused by `up` and `apply` where the kernel has none). */
+export function sctpFields(manifests: Manifest[]): string[] {
+  const out: string[] = [];
+  for (const m of manifests) {
+    if (m.kind === 'Service') (m.object.spec?.ports ?? []).forEach((p, i) => p.protocol === 'SCTP' && out.push(`${m.origin}.spec.ports[${i}].protocol`));
+    if (m.kind === 'EndpointSlice') (m.object.ports ?? []).forEach((p, i) => p.protocol === 'SCTP' && out.push(`${m.origin}.ports[${i}].protocol`));
+    if (m.kind === 'Endpoints') (m.object.subsets ?? []).forEach((s, i) => (s.ports ?? []).forEach((p, j) => p.protocol === 'SCTP' && out.push(`${m.origin}.subsets[${i}].ports[${j}].protocol`)));
+    if (m.kind === 'Pod' || m.kind === 'Deployment') {
+      const spec = m.kind === 'Pod' ? m.object.spec : m.object.spec?.template?.spec;
+      const at = m.kind === 'Pod' ? `${m.origin}.spec` : `${m.origin}.spec.template.spec`;
+      (spec?.containers ?? []).forEach((c, i) => (c.ports ?? []).forEach((p, j) => p.protocol === 'SCTP' && out.push(`${at}.containers[${i}].ports[${j}].protocol`)));
+    }
+  }
+  return out;
+}
+
+export const SCTP_MISSING = 'SCTP needs the kernel\'s sctp protocol, which this machine lacks (/proc/net/sctp is missing: no pod could open an SCTP socket); kemu refuses SCTP here. Use TCP or UDP, or run kemu on a kernel with the sctp module';

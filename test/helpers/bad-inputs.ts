@@ -226,4 +226,27 @@ export const BAD_INPUTS: BadInput[] = [
     path: 'spec.workloads[0].spec.ports[0].port',
     message: /is required/,
   },
+  {
+    name: 'kube-proxy masqueradeBit out of range on one node',
+    lab: 'kt-bad-kpbit',
+    text: stringify({ apiVersion: 'kemu.dev/v1alpha1', kind: 'Topology', metadata: { name: 'kt-bad-kpbit' }, spec: { nodes: [{ name: 'n1' }, { name: 'n2', kubeProxy: { iptables: { masqueradeBit: 32 } } }] } }),
+    path: 'spec.nodes[1].kubeProxy.iptables.masqueradeBit',
+    message: /must be within the range \[0, 31\]/,
+  },
+  {
+    name: 'kube-proxy mode nftables',
+    lab: 'kt-bad-kpmode',
+    text: topo('kt-bad-kpmode', { kubeProxy: { mode: 'nftables' } }),
+    path: 'spec.kubeProxy.mode',
+    message: /not emulated yet/,
+  },
+  {
+    name: 'EndpointSlice with a loopback endpoint',
+    lab: 'kt-bad-eps',
+    text: topo('kt-bad-eps', {
+      workloads: [{ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'e', labels: { 'kubernetes.io/service-name': 's' } }, addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.1'] }] }],
+    }),
+    path: 'spec.workloads[0].endpoints[0].addresses[0]',
+    message: /loopback/,
+  },
 ];

@@ -40,6 +40,7 @@ describe('topology validation', () => {
       routeReflectors: [],
       natOutgoing: true,
       nodePortRange: { min: 30000, max: 32767 },
+      serviceClusterIPs: [],
     });
   });
 

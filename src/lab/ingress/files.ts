@@ -4,7 +4,8 @@
  * certificate. Everything under /run/kemu/<lab>, root-only, written atomically.
  */
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { computeEndpoints, type ServiceEndpoints } from '../../cluster/endpoints.js';
+import type { ServiceEndpoints } from '../../cluster/endpoints.js';
+import { serviceEndpoints } from '../../cluster/endpoint-slices/views.js';
 import { listObjects } from '../../cluster/store.js';
 import type { ClusterState } from '../../cluster/types.js';
 import { listDir, makeFakeCertificate } from '../../host/nginx.js';
@@ -36,9 +37,9 @@ export function podFiles(lab: string, namespace: string, pod: string, container:
   };
 }
 
-/** The model from what the record knows: its store, its cluster, the endpoints of `slices` (or its pods' readiness). */
+/** The model from what the record knows: its store, its cluster, the endpoints of `slices` (or the store's EndpointSlices). */
 export function modelOf(record: LabRecord, cluster: ClusterState, slices?: ServiceEndpoints[]): IngressModel {
-  const endpoints = slices ?? computeEndpoints(cluster, (k) => record.pods[k]?.ready === true);
+  const endpoints = slices ?? serviceEndpoints(cluster, record.store);
   return buildIngressModel({ ingresses: servedIngresses(record.store), services: cluster.services, endpoints, secrets: listObjects(record.store, 'Secret') });
 }
 

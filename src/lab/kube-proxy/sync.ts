@@ -4,7 +4,10 @@
  * whose inputs changed (and none when nothing did) — plus the health-check servers, the fabric's routes
  * to LoadBalancer IPs, and UDP conntrack clean-up for endpoints that went away.
  */
-import { computeEndpoints, type ServiceEndpoints } from '../../cluster/endpoints.js';
+import type { ServiceEndpoints } from '../../cluster/endpoints.js';
+import { syncEndpointSlices } from '../../cluster/endpoint-slices/sync.js';
+import { serviceEndpoints } from '../../cluster/endpoint-slices/views.js';
+import { randomSuffix } from '../../cluster/pods.js';
 import type { ClusterState } from '../../cluster/types.js';
 import { planHash } from '../../plan/hash.js';
 import { renderHookRules, renderProxyRules, staleUdpEndpoints } from '../../plan/kube-proxy/render.js';
@@ -15,7 +18,9 @@ import { fabricNetns, nodeLogFile, nodeNetns } from '../../topology/names.js';
 import { deleteConntrack, restoreTables, saveTables } from '../../host/iptables.js';
 import { isAlive, killRecorded } from '../../host/netns.js';
 import { syncRoutesIfChanged } from '../../host/routes.js';
-import { mapLimit } from '../../host/run.js';
+import { mapLimit, setSysctls } from '../../host/run.js';
+import { conntrackMaxNow, ensureNfacct, hostCpus } from '../../host/kube-proxy-node.js';
+import { conntrackMax } from '../../plan/kube-proxy/node-config.js';
 import { SERVER_COMM, startServers } from '../../host/sandbox.js';
 import type { LabRecord } from '../state.js';
 import { dropUnchangedChains } from '../../plan/kube-proxy/unchanged-chains.js';
@@ -28,7 +33,7 @@ import { servicePortKey } from '../../plan/kube-proxy/types.js';
 export interface ServiceSyncResult {
   slices: ServiceEndpoints[];
   /** nodes whose rules were (re)written, and how; ms is render + restore for that node */
-  synced: Array<{ node: string; mode: 'full' | 'partial'; services: number; ms: number }>;
+  synced: Array<{ node: string; mode: 'full' | 'partial'; services: number; ms: number; notes?: string[] }>;
 }
 
 /** `fresh*`: namespaces made in this run, whose tables and routes are known to be empty. */
@@ -40,12 +45,14 @@ export interface Freshness {
 }
 
 export async function syncServices(c: ClusterState, record: LabRecord, ready: Set<string>, fresh: Freshness = { freshNodes: new Set(), freshFabric: false }): Promise<ServiceSyncResult> {
-  const slices = computeEndpoints(c, (key) => ready.has(key));
+  // The EndpointSlice controllers write the store's slices; kube-proxy reads every slice back from it.
+  syncEndpointSlices(record.store, c, (key) => ready.has(key), new Date().toISOString(), randomSuffix);
+  const slices = serviceEndpoints(c, record.store);
   const ports = proxyServicePorts(c, slices);
   record.proxy ??= {};
   const synced: ServiceSyncResult['synced'] = [];
   await mapLimit(planNodeProxies(c, ports), 8, async (np) => {
-    const r = await syncNode(np, ports, record, fresh.freshNodes.has(np.node.name));
+    const r = await syncNode(np, ports, record, fresh.freshNodes.has(nodeOfNetns(np.netns)));
     if (r) synced.push(r);
   });
   await mapLimit(c.nodes, 8, (n) => syncNatOutgoing(c, nodeNetns(c.lab, n.name), record.proxy![n.name]!, fresh.freshNodes.has(n.name)));
@@ -60,9 +67,13 @@ const EMPTY_TABLES = { chains: { nat: [], filter: [] }, builtinRules: { nat: [],
 
 async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: LabRecord, fresh: boolean): Promise<ServiceSyncResult['synced'][number] | undefined> {
   const started = performance.now();
-  const prev = record.proxy![np.node.name];
-  const done = (mode: 'full' | 'partial', services: number) => ({ node: np.node.name, mode, services, ms: Math.round(performance.now() - started) });
+  const nodeName = nodeOfNetns(np.netns);
+  // A changed configuration is a restart of kube-proxy with it: setup again, then a full sync.
+  const prev = record.proxy![nodeName]?.config === np.configHash ? record.proxy![nodeName] : undefined;
+  const notes: string[] = [];
+  const done = (mode: 'full' | 'partial', services: number) => ({ node: nodeName, mode, services, ms: Math.round(performance.now() - started), ...(notes.length ? { notes } : {}) });
   if (prev) {
+    np.node.nfacct = prev.nfacct === true;
     const keys = new Set([...Object.keys(np.hashes), ...Object.keys(prev.hashes)]);
     const changed = new Set([...keys].filter((k) => np.hashes[k] !== prev.hashes[k]));
     if (changed.size === 0) return undefined;
@@ -72,19 +83,39 @@ async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: La
     await write(np, restore, restore.payload, ports, record);
     return done('partial', restore.writtenServices.length);
   }
-  // First sync of this node (or after its record was lost): learn what exists, write everything.
+  // First sync of this node (or after its record was lost): set the node up, learn what exists, write everything.
+  notes.push(...(await setUpNode(np)));
   const saved = fresh ? EMPTY_TABLES : await saveTables(np.netns);
   const restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
-  await write(np, restore, withHookRules(restore.payload, saved.builtinRules), ports, record);
+  await write(np, restore, withHookRules(restore.payload, saved), ports, record);
   return done('full', restore.writtenServices.length);
 }
 
+/**
+ * What NewProxier and platformSetup do before the first sync: the sysctls (route_localnet for localhost
+ * NodePorts, the per-namespace conntrack ones), the nfacct counters, and nf_conntrack_max, which is
+ * host-wide and so only checked: kemu never changes the host.
+ */
+async function setUpNode(np: NodeProxyPlan): Promise<string[]> {
+  const notes: string[] = [];
+  await setSysctls(np.netns, np.sysctls);
+  np.node.nfacct = await ensureNfacct(np.netns);
+  if (!np.node.nfacct) notes.push('nfacct counters could not be created: rules written without their nfacct matches');
+  const want = conntrackMax(np.config, hostCpus());
+  const now = await conntrackMaxNow();
+  if (want > 0 && now !== undefined && now < want) notes.push(`nf_conntrack_max is ${now}, kube-proxy would raise it to ${want}; it is host-wide, so kemu leaves it`);
+  return notes;
+}
+
 async function write(np: NodeProxyPlan, restore: ReturnType<typeof renderProxyRules>, payload: string, ports: ProxyServicePort[], record: LabRecord): Promise<void> {
-  const prev = record.proxy![np.node.name];
+  const nodeName = nodeOfNetns(np.netns);
+  const prev = record.proxy![nodeName]?.config === np.configHash ? record.proxy![nodeName] : undefined;
   const trimmed = dropUnchangedChains(payload, prev?.topChains);
   await restoreTables(np.netns, trimmed.payload);
-  record.proxy![np.node.name] = {
-    ...prev,
+  record.proxy![nodeName] = {
+    ...record.proxy![nodeName],
+    config: np.configHash,
+    nfacct: np.node.nfacct === true,
     hashes: np.hashes,
     chains: { nat: restore.natChains, filter: restore.filterChains },
     topChains: trimmed.hashes,
@@ -99,12 +130,13 @@ async function write(np: NodeProxyPlan, restore: ReturnType<typeof renderProxyRu
  * change reaches the top-level chains and a whole render is needed.
  */
 async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], record: LabRecord, changed: Set<string>): Promise<number | undefined> {
-  const prev = record.proxy![np.node.name]!;
+  const nodeName = nodeOfNetns(np.netns);
+  const prev = record.proxy![nodeName]!;
   if (!prev.entries || [...changed].some((k) => np.hashes[k] === undefined || prev.hashes[k] === undefined)) return undefined;
   const subset = ports.filter((sp) => changed.has(servicePortKey(sp)));
   const before = (record.proxyPorts ?? []).filter((sp) => changed.has(servicePortKey(sp)));
   const oldChains = before.flatMap((sp) => {
-    const plan = planServicePort(sp, np.node.name);
+    const plan = planServicePort(sp, np.node.name, np.node.zone);
     return plan ? activeChainsOf(plan) : [];
   });
   const totalEndpoints = ports.reduce((n, sp) => n + sp.endpoints.length, 0);
@@ -114,7 +146,7 @@ async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], rec
   await restoreTables(np.netns, serviceChainsOnly(restore.payload));
   const stale = new Set(oldChains);
   const active = restore.natChains.filter(isServiceChainName);
-  record.proxy![np.node.name] = {
+  record.proxy![nodeName] = {
     ...prev,
     hashes: np.hashes,
     chains: { nat: [...new Set([...prev.chains.nat.filter((c) => !stale.has(c)), ...active])], filter: prev.chains.filter },
@@ -126,8 +158,9 @@ async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], rec
  * kube-proxy inserts its jumps from the built-in chains at position 1, one after another, outside
  * iptables-restore; here the same `-I … 1` lines ride in the first restore, for the ones missing.
  */
-function withHookRules(payload: string, existing: { nat: string[]; filter: string[] }): string {
+function withHookRules(payload: string, saved: { chains: { nat: string[]; filter: string[] }; builtinRules: { nat: string[]; filter: string[] } }): string {
   const hooks = renderHookRules();
+  const existing = saved.builtinRules;
   const inserts = (table: 'nat' | 'filter') =>
     hooks[table]
       .filter((rule) => !existing[table].some((e) => normalise(e) === normalise(rule)))
@@ -137,8 +170,13 @@ function withHookRules(payload: string, existing: { nat: string[]; filter: strin
     const lines = inserts(table);
     if (!lines) return text;
     const start = text.indexOf(`*${table}\n`);
-    const commit = text.indexOf('COMMIT\n', start);
-    return `${text.slice(0, commit)}${lines}\n${text.slice(commit)}`;
+    // EnsureChain: a jump target the payload does not declare (KUBE-FIREWALL without localhost NodePorts) is created empty.
+    const declared = new Set(text.slice(start, text.indexOf('COMMIT\n', start)).split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0]));
+    const missing = hooks.ensureChains[table].filter((c) => !declared.has(c) && !saved.chains[table].includes(c)).map((c) => `:${c} - [0:0]\n`).join('');
+    const head = start + `*${table}\n`.length;
+    const withChains = `${text.slice(0, head)}${missing}${text.slice(head)}`;
+    const commit = withChains.indexOf('COMMIT\n', start);
+    return `${withChains.slice(0, commit)}${lines}\n${withChains.slice(commit)}`;
   };
   return add(add(payload, 'filter'), 'nat');
 }
@@ -193,3 +231,6 @@ async function syncHealthServers(c: ClusterState, ports: ProxyServicePort[], rec
     record.proxy![t.node]!.health = { pid: pids.get(`node/${t.node}/kube-proxy-health`)!, hash: t.hash };
   }
 }
+
+/** The node a node namespace belongs to (kube-proxy's own node name may differ: hostnameOverride). */
+const nodeOfNetns = (netns: string): string => netns.slice(netns.indexOf('.node.') + '.node.'.length);

@@ -1,11 +1,12 @@
 /** kubectl-shaped Services, Endpoints and EndpointSlices of a lab. */
-import { computeEndpoints, type ServiceEndpoints } from '../../cluster/endpoints.js';
+import { portKey, type ServiceEndpoints } from '../../cluster/endpoints.js';
+import { serviceEndpoints } from '../../cluster/endpoint-slices/views.js';
 import type { ServiceState } from '../../cluster/types.js';
 import type { LabRecord } from '../state.js';
 
-/** The endpoints as the lab last programmed them: readiness as the last reconcile (or the supervisor) found it. */
+/** The endpoints as the lab last programmed them: the store's EndpointSlices. */
 export function currentEndpoints(r: LabRecord): ServiceEndpoints[] {
-  return computeEndpoints(r.cluster, (k) => r.pods[k]?.ready === true);
+  return serviceEndpoints(r.cluster, r.store);
 }
 
 export function serviceObject(s: ServiceState): Record<string, unknown> {
@@ -42,7 +43,7 @@ export function endpointsObject(s: ServiceState, e: ServiceEndpoints): Record<st
   // Addresses that serve the same ports form one subset, as the endpoints controller groups them.
   const subsets = new Map<string, { addresses: unknown[]; notReadyAddresses: unknown[]; ports: unknown[] }>();
   for (const ep of e.endpoints) {
-    const ports = s.ports.filter((p) => ep.ports[p.name] !== undefined).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: ep.ports[p.name]!, protocol: p.protocol }));
+    const ports = s.ports.filter((p) => ep.ports[portKey(p.name, p.protocol)] !== undefined).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: ep.ports[portKey(p.name, p.protocol)]!, protocol: p.protocol }));
     if (ports.length === 0) continue;
     const key = JSON.stringify(ports);
     const subset = subsets.get(key) ?? { addresses: [], notReadyAddresses: [], ports };
@@ -59,22 +60,6 @@ export function endpointsObject(s: ServiceState, e: ServiceEndpoints): Record<st
       ...(x.notReadyAddresses.length ? { notReadyAddresses: x.notReadyAddresses } : {}),
       ports: x.ports,
     })),
-  };
-}
-
-export function endpointSliceObject(s: ServiceState, e: ServiceEndpoints): Record<string, unknown> {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `${s.name}-kemu`, namespace: s.namespace, labels: { 'kubernetes.io/service-name': s.name, 'endpointslice.kubernetes.io/managed-by': 'kemu' } },
-    addressType: 'IPv4',
-    endpoints: e.endpoints.map((ep) => ({
-      addresses: [ep.ip],
-      conditions: { ready: ep.ready, serving: ep.serving, terminating: ep.terminating },
-      ...(ep.nodeName ? { nodeName: ep.nodeName } : {}),
-      ...targetRef(ep.pod),
-    })),
-    ports: s.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: typeof p.targetPort === 'number' ? p.targetPort : undefined })),
   };
 }
 

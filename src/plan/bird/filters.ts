@@ -18,6 +18,7 @@ export function renderAggregation(n: NormalInput): string[] {
     `protocol static ${BIRD_PROTOCOLS.static} {`,
     '  ipv4;',
     ...statics.map((b) => `  route ${b} blackhole;`),
+    ...(n.serviceCIDRs ?? []).map((c) => `  route ${c} blackhole;   # serviceClusterIPs`),
     '}',
     '',
     // Calico also accepts a /32 inside the block when krt_metric < 1024 (live migration). Left out:
@@ -47,6 +48,7 @@ export function renderExportFunction(n: NormalInput): string[] {
     '    }',
     '  }',
     '  calico_aggr();',
+    ...(n.serviceCIDRs ?? []).map((c) => `  if ( net ~ ${c} ) then { accept; }   # serviceClusterIPs`),
     ...exported.map((p) => `  if ( net ~ ${p.cidr} ) then { accept; }`),
     '}',
   ];
@@ -95,6 +97,8 @@ export function renderKernelFilter(n: NormalInput): string[] {
     `    krt_metric = ${NORMAL_ROUTE_PRIORITY};`,
     `    if (defined(bgp_local_pref)) then { krt_metric = ${BIRD_INT_MAX} - bgp_local_pref; }`,
     '  }',
+    // serviceClusterIPs (Calico's rejectcidrs): never programmed, kube-proxy owns them on every node.
+    ...(n.serviceCIDRs ?? []).map((c) => `  if ( net ~ ${c} ) then { reject; }`),
     ...n.pools.flatMap((p) => kernelPoolLines(n, p)),
     '  accept;',
     '}',

@@ -39,6 +39,7 @@ export function planBird(c: ClusterState): BirdNodePlan[] {
       tunnelDevice: 'tunl0',
       tunnelMtu: c.network.underlay.mtu - 20,
       controlSocket: socket,
+      ...(c.network.serviceClusterIPs?.length ? { serviceCIDRs: c.network.serviceClusterIPs } : {}),
     });
     const dir = labPaths(c.lab).birdDir;
     return { node: n.name, netns: nodeNetns(c.lab, n.name), config, configFile: `${dir}/${n.name}.conf`, socket, pidFile: `${dir}/${n.name}.pid`, peers: peersOf(c, n.name).length, hash: planHash(config) };

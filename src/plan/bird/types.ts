@@ -61,6 +61,12 @@ export interface BirdNodeInput {
   controlSocket: string;
   /** Optional log file: renders `log "<file>" all;`. Without it BIRD logs to its default (syslog/stderr). */
   logFile?: string;
+  /**
+   * BGPConfiguration serviceClusterIPs (Calico's /staticroutes and /rejectcidrs): each a blackhole static
+   * route that is advertised to every peer and kept out of the kernel, learned or not (kube-proxy
+   * handles the addresses on every node).
+   */
+  serviceCIDRs?: string[];
 }
 
 /** Calico's IPv4NormalRoutePriority: the kernel metric of BGP-learned routes. */

@@ -92,5 +92,6 @@ export function normalize(input: BirdNodeInput): NormalInput {
     peers,
     clusterId: input.clusterId === undefined ? undefined : ipv4(input.clusterId, 'route reflector cluster id'),
     tunnelDevice: interfaceName(input.tunnelDevice),
+    serviceCIDRs: [...new Set((input.serviceCIDRs ?? []).map((c) => cidr(c, 'service CIDR')))].sort(byCidr),
   };
 }

@@ -5,7 +5,7 @@
  * ClusterIP:port alone. A missing Service, an unknown port or no ready endpoint leave it empty (503).
  */
 import type { V1IngressBackend } from '@kubernetes/client-node';
-import type { ServiceEndpoints } from '../../cluster/endpoints.js';
+import { portKey, type ServiceEndpoints } from '../../cluster/endpoints.js';
 import type { Json } from '../../cluster/store.js';
 import type { ServiceState } from '../../cluster/types.js';
 import type { Upstream } from './types.js';
@@ -22,6 +22,7 @@ export function buildUpstream(namespace: string, svc: ServiceBackend, serviceUps
   if (!s || !port) return { name, servers: [] };
   if (serviceUpstream) return { name, servers: [`${s.clusterIP}:${port.port}`] };
   const endpoints = slices.get(`${namespace}/${svc.name}`)?.endpoints ?? [];
-  const servers = endpoints.filter((e) => e.ready && e.ports[port.name] !== undefined).map((e) => `${e.ip}:${e.ports[port.name]}`);
+  const key = portKey(port.name, port.protocol);
+  const servers = endpoints.filter((e) => e.ready && e.ports[key] !== undefined).map((e) => `${e.ip}:${e.ports[key]}`);
   return { name, servers: [...new Set(servers)].sort() };
 }

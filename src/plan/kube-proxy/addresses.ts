@@ -42,3 +42,14 @@ export function sourceRanges(ranges: readonly string[]): string[] {
 export function cidrHasIp(cidr: string, ip: string): boolean {
   return cidrContains(parseCidr(cidr), ipToInt(ip));
 }
+
+/** Does the --nodeport-addresses list keep IPv4 loopback (NodePortAddresses.ContainsIPv4Loopback)? */
+export function allowsLoopback(cidrs: string[]): boolean {
+  const v4 = cidrs.filter((c) => !c.includes(':'));
+  if (v4.length === 0) return true; // no IPv4 entry: 0.0.0.0/0
+  const loopback = ipToInt('127.0.0.0');
+  return v4.some((text) => {
+    const c = parseCidr(text);
+    return Math.floor(c.base / 2 ** 24) === 127 || cidrContains(c, loopback);
+  });
+}

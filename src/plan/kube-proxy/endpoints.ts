@@ -1,7 +1,9 @@
 /**
- * Endpoint selection as kube-proxy's CategorizeEndpoints does it (topology hints aside): the Cluster
- * set is the ready endpoints, else the serving+terminating ones; the Local set is the local ready
- * endpoints, else the local serving+terminating ones, chosen independently of the Cluster set.
+ * Endpoint selection as kube-proxy's CategorizeEndpoints does it (pkg/proxy/topology.go): the Cluster
+ * set is the ready endpoints (narrowed by topology hints when every ready endpoint has one and one is
+ * for this node or zone; PreferSameTrafficDistribution on, as in v1.34), else the serving+terminating
+ * ones; the Local set is the local ready endpoints, else the local serving+terminating ones, chosen
+ * independently of the Cluster set.
  */
 import { joinHostPort } from './chain-names.js';
 import { normalizeIPv4 } from './addresses.js';
@@ -47,13 +49,14 @@ const usable = (ep: ProxyEndpoint): boolean => ep.ready || (ep.serving && ep.ter
 /** `endpoints` must already be normalized (sorted, deduplicated). */
 export function categorizeEndpoints(
   endpoints: readonly ProxyEndpoint[],
-  opts: { nodeName: string; internalLocal: boolean; externalLocal: boolean; externallyAccessible: boolean },
+  opts: { nodeName: string; zone?: string; internalLocal: boolean; externalLocal: boolean; externallyAccessible: boolean },
 ): EndpointSets {
   const usesCluster = !opts.internalLocal || opts.externallyAccessible;
   const usesLocal = opts.internalLocal || (opts.externalLocal && opts.externallyAccessible);
   let cluster: ProxyEndpoint[] = [];
   if (usesCluster) {
-    cluster = endpoints.filter((ep) => ep.ready);
+    const mode = topologyMode(endpoints, opts.nodeName, opts.zone ?? '');
+    cluster = endpoints.filter((ep) => ep.ready && (mode === '' || (mode === 'node' ? ep.nodeHints!.includes(opts.nodeName) : ep.zoneHints!.includes(opts.zone!))));
     if (cluster.length === 0) cluster = endpoints.filter((ep) => ep.serving && ep.terminating);
   }
   const hasAny = cluster.length > 0 || (usesLocal && endpoints.some(usable));
@@ -67,4 +70,12 @@ export function categorizeEndpoints(
   // Both sets in use: their union, kept in endpoint order (kube-proxy merges via a map).
   const inUnion = new Set([...cluster, ...local].map(endpointString));
   return { cluster, local, reachable: endpoints.filter((ep) => inUnion.has(endpointString(ep))), hasAny };
+}
+
+/** topologyModeFromHints: same-node hints, else same-zone hints, else none ('' ignores topology). */
+function topologyMode(endpoints: readonly ProxyEndpoint[], nodeName: string, zone: string): '' | 'node' | 'zone' {
+  const ready = endpoints.filter((ep) => ep.ready);
+  if (ready.length && ready.every((ep) => ep.nodeHints?.length) && ready.some((ep) => ep.nodeHints!.includes(nodeName))) return 'node';
+  if (ready.length && ready.every((ep) => ep.zoneHints?.length) && zone !== '' && ready.some((ep) => ep.zoneHints!.includes(zone))) return 'zone';
+  return '';
 }

@@ -1,10 +1,12 @@
 /** Services and their endpoints → kube-proxy's view (service ports) and each node's rule set. */
-import type { ServiceEndpoints } from '../../cluster/endpoints.js';
+import { portKey, type ServiceEndpoints } from '../../cluster/endpoints.js';
 import type { ClusterState } from '../../cluster/types.js';
+import type { KubeProxyConfig } from '../../topology/types.js';
 import { nodeNetns } from '../../topology/names.js';
 import { createHash } from 'node:crypto';
 import type { ProxyNode, ProxyServicePort } from './types.js';
 import { servicePortKey } from './types.js';
+import { nodeProxySettings } from './node-config.js';
 
 export function proxyServicePorts(c: ClusterState, slices: ServiceEndpoints[]): ProxyServicePort[] {
   const sliceOf = new Map(slices.map((e) => [`${e.namespace}/${e.name}`, e]));
@@ -27,8 +29,17 @@ export function proxyServicePorts(c: ClusterState, slices: ServiceEndpoints[]): 
         ...(s.sessionAffinityTimeoutSeconds ? { sessionAffinityTimeoutSeconds: s.sessionAffinityTimeoutSeconds } : {}),
         ...(s.healthCheckNodePort ? { healthCheckNodePort: s.healthCheckNodePort } : {}),
         endpoints: (slice?.endpoints ?? [])
-          .filter((e) => e.ports[p.name] !== undefined)
-          .map((e) => ({ ip: e.ip, port: e.ports[p.name]!, nodeName: e.nodeName ?? '', ready: e.ready, serving: e.serving, terminating: e.terminating })),
+          .filter((e) => e.ports[portKey(p.name, p.protocol)] !== undefined)
+          .map((e) => ({
+            ip: e.ip,
+            port: e.ports[portKey(p.name, p.protocol)]!,
+            nodeName: e.nodeName ?? '',
+            ready: e.ready,
+            serving: e.serving,
+            terminating: e.terminating,
+            ...(e.zoneHints ? { zoneHints: e.zoneHints } : {}),
+            ...(e.nodeHints ? { nodeHints: e.nodeHints } : {}),
+          })),
       }),
     );
   });
@@ -39,16 +50,27 @@ export interface NodeProxyPlan {
   netns: string;
   /** service-port key → hash of what kube-proxy would see for it; equal hashes, equal chains. */
   hashes: Record<string, string>;
+  /** Sysctls this node's kube-proxy sets in its namespace (route_localnet, conntrack). */
+  sysctls: Record<string, string>;
+  /** Hash of the node's kube-proxy configuration as rendered: when it changes, the node gets a full sync. */
+  configHash: string;
+  config: KubeProxyConfig;
 }
 
 export function planNodeProxies(c: ClusterState, ports: ProxyServicePort[]): NodeProxyPlan[] {
   // proxyServicePorts builds every port with its keys in one order, so plain JSON is canonical here (and much cheaper than stableJson).
   const hashes = Object.fromEntries(ports.map((sp) => [servicePortKey(sp), createHash('sha1').update(JSON.stringify(sp)).digest('base64url').slice(0, 16)]));
-  return c.nodes.map((n) => ({
-    node: { name: n.name, nodeIPs: [n.ip, ...n.extraAddresses.map((a) => a.split('/')[0]!)], clusterCIDR: c.network.podCIDR },
-    netns: nodeNetns(c.lab, n.name),
-    hashes,
-  }));
+  return c.nodes.map((n) => {
+    const settings = nodeProxySettings(c, n);
+    return {
+      node: { ...settings.node },
+      netns: nodeNetns(c.lab, n.name),
+      hashes,
+      sysctls: settings.sysctls,
+      config: n.kubeProxy,
+      configHash: createHash('sha1').update(JSON.stringify(settings)).digest('base64url').slice(0, 16),
+    };
+  });
 }
 
 /** kube-proxy's health check answer for one eTP=Local LoadBalancer service on one node. */

@@ -9,11 +9,11 @@ import { computeProbability } from './probability.js';
 import { cidrHasIp } from './addresses.js';
 import { endpointString } from './endpoints.js';
 import type { ServicePlan } from './service-plan.js';
-import type { ProxyEndpoint } from './types.js';
+import type { LocalDetector, ProxyEndpoint } from './types.js';
 
 export interface RenderContext {
-  /** Pod CIDR for the local detector, '' for none. */
-  clusterCIDR: string;
+  /** The local-traffic detector, if kube-proxy has one. */
+  detector: LocalDetector | undefined;
   masqueradeAll: boolean;
   localhostNodePorts: boolean;
   nfacct: boolean;
@@ -95,12 +95,12 @@ export function writeServiceEntries(ctx: RenderContext, p: ServicePlan): void {
 /** Per-service nat chains: SVC masquerade rule, EXT, FW, SVC and SVL dispatch, SEP chains. */
 export function writeServiceChains(ctx: RenderContext, p: ServicePlan, out: ChainBuffers): void {
   const { natChains, natRules } = out;
-  const ifLocal = ctx.clusterCIDR === '' ? undefined : ['-s', ctx.clusterCIDR];
+  const ifLocal = ctx.detector?.ifLocal;
 
   if (p.hasInternalEndpoints) {
     const args = ['-A', p.internalChain, '-m comment --comment', quoted(`${p.key} cluster IP`), '-m', p.proto, '-p', p.proto, '-d', p.clusterIP, '--dport', String(p.sp.port)];
     if (ctx.masqueradeAll) natRules.write(args, '-j', MARK_MASQ);
-    else if (ifLocal) natRules.write(args, '!', ifLocal, '-j', MARK_MASQ);
+    else if (ctx.detector) natRules.write(args, ctx.detector.ifNotLocal, '-j', MARK_MASQ);
   }
 
   if (p.usesExtChain) {

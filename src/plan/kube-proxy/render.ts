@@ -10,12 +10,13 @@
  * Partial sync (opts.changed): top-level chains and the whole filter table are always written; the
  * SVC/SVL/EXT/FW/SEP chains of unchanged services are neither declared nor written (only counted).
  */
-import { normalizeIPv4 } from './addresses.js';
+import { allowsLoopback, cidrHasIp, normalizeIPv4 } from './addresses.js';
+import { ipToInt, parseCidr } from '../../util/ipv4.js';
 import { isServiceChainName } from './chain-names.js';
 import { LineBuffer, chainLine, quoted } from './line-buffer.js';
 import { writeServiceChains, writeServiceEntries, type RenderContext } from './render-service.js';
 import { activeChainsOf, planServicePort, type ServicePlan } from './service-plan.js';
-import type { ProxyNode, ProxyRestore, ProxyServicePort, RenderOptions } from './types.js';
+import type { LocalDetector, ProxyNode, ProxyRestore, ProxyServicePort, RenderOptions } from './types.js';
 
 export { renderHookRules, CANARY_CHAIN, CANARY_TABLES, type HookRules } from './hooks.js';
 export { staleUdpEndpoints, type StaleUdpEntry } from './conntrack.js';
@@ -33,9 +34,11 @@ const byName = (a: ServicePlan, b: ServicePlan): number =>
 
 export function renderProxyRules(node: ProxyNode, services: ProxyServicePort[], opts: RenderOptions = {}): ProxyRestore {
   const mark = masqueradeMark(node.masqueradeBit);
-  const localhostNodePorts = node.localhostNodePorts ?? true;
+  const nodePortCidrs = (node.nodePortAddresses ?? []).filter((c) => !c.includes(':'));
+  // NewProxier: localhost NodePorts only while --nodeport-addresses keeps IPv4 loopback.
+  const localhostNodePorts = (node.localhostNodePorts ?? true) && allowsLoopback(nodePortCidrs);
   const nfacct = node.nfacct ?? false;
-  const plans = services.map((sp) => planServicePort(sp, node.name)).filter((p): p is ServicePlan => p !== null).sort(byName);
+  const plans = services.map((sp) => planServicePort(sp, node.name, node.zone)).filter((p): p is ServicePlan => p !== null).sort(byName);
   const totalEndpoints = plans.reduce((n, p) => n + p.endpoints.length, 0);
 
   const filterChains = new LineBuffer();
@@ -44,7 +47,7 @@ export function renderProxyRules(node: ProxyNode, services: ProxyServicePort[], 
   const natRules = new LineBuffer();
   const skipped = { natChains: new LineBuffer(true), natRules: new LineBuffer(true) };
   const ctx: RenderContext = {
-    clusterCIDR: node.clusterCIDR.trim(),
+    detector: detectorOf(node),
     masqueradeAll: node.masqueradeAll ?? false,
     localhostNodePorts,
     nfacct,
@@ -97,7 +100,10 @@ export function renderProxyRules(node: ProxyNode, services: ProxyServicePort[], 
   }
 
   const tail = ['-A KUBE-SERVICES -m comment --comment', quoted('kubernetes service nodeports; NOTE: this must be the last rule in this chain')];
-  natRules.write(tail, '-m addrtype --dst-type LOCAL', localhostNodePorts ? [] : ['! -d 127.0.0.0/8'], '-j KUBE-NODEPORTS');
+  const nodePortIPs = matchedNodeIPs(nodePortCidrs, node.interfaceAddresses ?? node.nodeIPs);
+  if (nodePortIPs === 'all') natRules.write(tail, '-m addrtype --dst-type LOCAL', localhostNodePorts ? [] : ['! -d 127.0.0.0/8'], '-j KUBE-NODEPORTS');
+  // One rule per matching node address; loopback only with localhost NodePorts (upstream logs an error otherwise).
+  else for (const ip of nodePortIPs) if (localhostNodePorts || !ip.startsWith('127.')) natRules.write(tail, '-d', ip, '-j KUBE-NODEPORTS');
 
   const invalid = nfacct ? ['-m nfacct --nfacct-name ct_state_invalid_dropped_pkts'] : [];
   if (!(node.conntrackTcpLiberal ?? false)) filterRules.write('-A KUBE-FORWARD -m conntrack --ctstate INVALID', invalid, '-j DROP');
@@ -121,6 +127,23 @@ export function renderProxyRules(node: ProxyNode, services: ProxyServicePort[], 
       skippedRules: skipped.natRules.length,
     },
   };
+}
+
+function detectorOf(node: ProxyNode): LocalDetector | undefined {
+  if (node.localDetector !== undefined) return node.localDetector ?? undefined;
+  const cidr = node.clusterCIDR.trim();
+  return cidr === '' ? undefined : { ifLocal: ['-s', cidr], ifNotLocal: ['!', '-s', cidr] };
+}
+
+/**
+ * NodePortAddresses.GetNodeIPs: 'all' when no IPv4 CIDR is given or one is 0.0.0.0/0 (MatchAll), else the
+ * node's addresses inside any of them, once each (upstream collects them in a map; here in address order).
+ */
+function matchedNodeIPs(cidrs: string[], addresses: string[]): string[] | 'all' {
+  if (cidrs.length === 0 || cidrs.some((c) => parseCidr(c).prefix === 0)) return 'all';
+  const ips = addresses.map(normalizeIPv4).filter((ip): ip is string => ip !== null);
+  const hits = new Set(ips.filter((ip) => cidrs.some((c) => cidrHasIp(c, ip))));
+  return [...hits].sort((a, b) => ipToInt(a) - ipToInt(b));
 }
 
 /** `changed` may name a service port ("ns/name:port") or a whole service ("ns/name"), as kube-proxy tracks. */

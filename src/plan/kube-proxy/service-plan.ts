@@ -59,7 +59,7 @@ export interface ServicePlan {
 }
 
 /** The plan for one service port, or null when kube-proxy would skip it (no IPv4 ClusterIP, e.g. headless). */
-export function planServicePort(sp: ProxyServicePort, nodeName: string): ServicePlan | null {
+export function planServicePort(sp: ProxyServicePort, nodeName: string, zone?: string): ServicePlan | null {
   const clusterIP = normalizeIPv4(sp.clusterIP);
   if (clusterIP === null) return null;
   const key = servicePortKey(sp);
@@ -70,7 +70,7 @@ export function planServicePort(sp: ProxyServicePort, nodeName: string): Service
   const internalLocal = sp.internalTrafficPolicy === 'Local';
   const externalLocal = accessible && sp.externalTrafficPolicy === 'Local';
   const endpoints = normalizeEndpoints(sp.endpoints);
-  const sets = categorizeEndpoints(endpoints, { nodeName, internalLocal, externalLocal, externallyAccessible: accessible });
+  const sets = categorizeEndpoints(endpoints, { nodeName, ...(zone ? { zone } : {}), internalLocal, externalLocal, externallyAccessible: accessible });
 
   const svcChain = servicePortChainName(sp);
   const svlChain = serviceLocalChainName(sp);

@@ -3,7 +3,13 @@
  * IPv4 only, like a single-family kube-proxy; addresses of the other family are ignored.
  */
 
-export type Protocol = 'TCP' | 'UDP';
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** A local-traffic detector's matches (pkg/proxy/util/localdetector.go IfLocal / IfNotLocal). */
+export interface LocalDetector {
+  ifLocal: string[];
+  ifNotLocal: string[];
+}
 
 export interface ProxyEndpoint {
   /** Pod IP. */
@@ -15,6 +21,9 @@ export interface ProxyEndpoint {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
+  /** hints.forZones / hints.forNodes of its EndpointSlice endpoint. */
+  zoneHints?: string[];
+  nodeHints?: string[];
 }
 
 export interface ProxyServicePort {
@@ -46,10 +55,18 @@ export interface ProxyServicePort {
 export interface ProxyNode {
   /** This node's name (decides which endpoints are local). */
   name: string;
+  /** Its topology.kubernetes.io/zone label, for topology hints. */
+  zone?: string;
   /** This node's addresses; the first IPv4 one plays kube-proxy's `nodeIP` (LB source-range check). */
   nodeIPs: string[];
   /** Pod CIDR for the local-traffic detector (`! -s`/`-s`); '' means no detector (rules omitted). */
   clusterCIDR: string;
+  /** Any detector (by CIDR, bridge, interface prefix); null = none. When set (or null) it wins over clusterCIDR. */
+  localDetector?: LocalDetector | null;
+  /** --nodeport-addresses CIDRs; IPv4 ones count, none = every local address (addrtype LOCAL). */
+  nodePortAddresses?: string[];
+  /** Addresses on the node's interfaces (lo included), which nodePortAddresses selects from. */
+  interfaceAddresses?: string[];
   /** Default 14, giving mark 0x4000. */
   masqueradeBit?: number;
   /** --masquerade-all: the ClusterIP masquerade rule loses its source condition. Default false. */

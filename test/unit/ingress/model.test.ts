@@ -13,6 +13,7 @@ import { applyManifests } from '../../../src/cluster/apply.js';
 import type { ServiceEndpoints } from '../../../src/cluster/endpoints.js';
 import { emptyStore, listObjects, type Store } from '../../../src/cluster/store.js';
 import type { ServiceState } from '../../../src/cluster/types.js';
+import { portKey } from '../../../src/cluster/endpoints.js';
 import { servedIngresses } from '../../../src/plan/ingress/classes.js';
 import { buildIngressModel } from '../../../src/plan/ingress/model.js';
 import { renderNginxConf } from '../../../src/plan/ingress/render.js';
@@ -24,9 +25,9 @@ execaSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_
 
 const svc = (name: string, ports: Array<[string, number]>, clusterIP: string): ServiceState => ({
   namespace: 'default', name, type: 'ClusterIP', clusterIP, ports: ports.map(([n, p]) => ({ name: n, protocol: 'TCP', port: p, targetPort: 8080 })),
-  selector: { app: name }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [], labels: {}, origin: name,
+  selector: { app: name }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [], labels: {}, annotations: {}, publishNotReadyAddresses: false, origin: name,
 });
-const eps = (name: string, ips: Array<[string, boolean]>, port = 'http'): ServiceEndpoints => ({ namespace: 'default', name, endpoints: ips.map(([ip, ready]) => ({ ip, ready, serving: ready, terminating: false, ports: { [port]: 8080 } })) });
+const eps = (name: string, ips: Array<[string, boolean]>, port = 'http'): ServiceEndpoints => ({ namespace: 'default', name, endpoints: ips.map(([ip, ready]) => ({ ip, ready, serving: ready, terminating: false, ports: { [portKey(port, 'TCP')]: 8080 } })) });
 const SERVICES = [svc('web', [['http', 80]], '10.96.0.10'), svc('api', [['http', 8080]], '10.96.0.11'), svc('idle', [['http', 80]], '10.96.0.12')];
 const ENDPOINTS = [eps('web', [['10.244.0.5', true], ['10.244.1.7', true], ['10.244.1.8', false]]), eps('api', [['10.244.0.9', true]]), eps('idle', [])];
 
