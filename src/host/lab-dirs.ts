@@ -59,13 +59,13 @@ export async function makeLabDir(dir: string): Promise<void> {
   }
 }
 
-/** Remove the log files of pods that are gone (`pod_<ns>_<name>_<container>.log`; names never hold '_'). */
+/** Remove the log and exit files of pods that are gone (`pod_<ns>_<name>_<container>.log` / `.exit`; names never hold '_'). */
 export async function removePodLogs(lab: string, pods: Array<{ namespace: string; name: string }>): Promise<void> {
   if (pods.length === 0) return;
   const { logsDir } = await checkedLabPaths(lab);
   const prefixes = new Set(pods.map((p) => `pod_${p.namespace}_${p.name}_`));
   const files = await readdir(logsDir).catch(() => [] as string[]);
   await Promise.all(
-    files.filter((f) => f.endsWith('.log') && prefixes.has(f.slice(0, f.lastIndexOf('_') + 1))).map((f) => rm(`${logsDir}/${f}`, { force: true })),
+    files.filter((f) => /\.(log|exit)$/.test(f) && prefixes.has(f.slice(0, f.lastIndexOf('_') + 1))).map((f) => rm(`${logsDir}/${f}`, { force: true })),
   );
 }
