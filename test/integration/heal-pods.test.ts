@@ -69,6 +69,11 @@ describe('a deleted cali veth', () => {
     process.kill(sup, 'SIGSTOP');
     try {
       await execa('ip', ['-n', NODE2, 'link', 'del', cali]);
+      // Meanwhile get and describe read the sandbox back: not Ready, and why.
+      const pod = await getJson('pods', 'web-1');
+      expect(pod.status.conditions.find((c: any) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'NetworkNotReady' });
+      expect((await kemu('get', 'pods', '--lab', LAB)).stdout).toMatch(/web-1\s+0\/1\s+NetworkNotReady/);
+      expect((await kemu('describe', 'pod', 'web-1', '--lab', LAB)).stdout).toMatch(/Sandbox:\s+not ready \(NetworkNotReady: the pod's veth is gone\)/);
       const r = await kemu('up', file);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain(`repaired: veth ${cali} of default/web-1`);
@@ -93,10 +98,26 @@ describe('a changed sandbox', () => {
     expect(after.status.containerStatuses[0].lastState.terminated).toMatchObject({ reason: 'SandboxChanged', message: 'Pod sandbox changed, it will be killed and re-created.' });
   });
 
-  it('`ip netns del` of the pod: the same, restartCount 2', async () => {
+  it('while nobody repairs it, get shows a killed holder not Ready (SandboxChanged); `up` rebuilds it (restartCount 2)', async () => {
+    const sup = await supervisorPid();
+    process.kill(sup, 'SIGSTOP');
+    try {
+      process.kill(Number((await getJson('pods', 'web-1')).metadata.annotations['kemu.dev/holder-pid']), 'SIGKILL');
+      await until('get to show SandboxChanged', 5000, async () => /web-1\s+0\/1\s+SandboxChanged/.test((await kemu('get', 'pods', '--lab', LAB)).stdout));
+      const r = await kemu('up', file);
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain('pod default/web-1: not running, recreated');
+    } finally {
+      process.kill(sup, 'SIGCONT');
+    }
+    expect((await getJson('pods', 'web-1')).status.containerStatuses[0].restartCount).toBe(2);
+    console.log(`holder killed → after \`up\`: Service healthy after ${await timeToHealthy(5000)} ms`);
+  });
+
+  it('`ip netns del` of the pod: the same, restartCount 3', async () => {
     await execa('ip', ['netns', 'del', `kemu-${LAB}.pod.default.web-1`]);
     const ms = await timeToHealthy(15_000);
     console.log(`pod netns deleted → Service healthy again after ${ms} ms (sandbox recreated)`);
-    await until('restartCount 2', 10_000, async () => (await getJson('pods', 'web-1')).status.containerStatuses[0].restartCount === 2);
+    await until('restartCount 3', 10_000, async () => (await getJson('pods', 'web-1')).status.containerStatuses[0].restartCount === 3);
   });
 });
