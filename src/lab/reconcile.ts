@@ -33,7 +33,7 @@ import { syncIngress } from './ingress/sync.js';
 import { writeRecord, type LabRecord } from './state.js';
 import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
-import { removePodLogs } from '../host/lab-dirs.js';
+import { removePodLogs, sweepLabTmp } from '../host/lab-dirs.js';
 import { carryRestarts, keepRestarts, repairVeths } from './kubelet/sandbox-health.js';
 
 /** A terminating pod's containers get SIGTERM this long after it left every node's endpoints (connections still on their way land). */
@@ -79,6 +79,8 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
   const deadline = started + (opts.waitMs ?? 120_000);
   let shown = '';
   let shownAt = 0;
+  // Under the lab lock: a temp folder left here is a killed command's.
+  if (!opts.dryRun) await sweepLabTmp(record.lab);
   for (;;) {
     const p = await pass(record, store, opts, result.passes === 0);
     result.passes++;

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { NOTHING_LEFT, exec, getJson as getLabJson, kemu, leftovers, mustUp, until, writeTopology } from '../helpers/kemu.js';
 
 const LAB = 'kt-hk-pods';
@@ -47,8 +48,20 @@ beforeAll(async () => {
   expect((await exec(LAB, 'client', 'curl', '-sS', '-m', '2', `http://${clusterIP}/hostname`)).trim()).toBe('web-1');
 });
 afterAll(async () => {
+  // What an older kemu killed in the pods phase left in /tmp: `down` sweeps it too.
+  await mkdir(`/tmp/kemu-${LAB}-Ab12Cd`, { recursive: true });
   await kemu('down', '-q', LAB);
+  expect(existsSync(`/tmp/kemu-${LAB}-Ab12Cd`)).toBe(false);
   expect(await leftovers(LAB)).toEqual(NOTHING_LEFT);
+});
+
+describe('temp folders of a killed command', () => {
+  it('the next reconcile (under the lab lock) removes what a SIGKILLed `up` left in /run/kemu/<lab>/tmp', async () => {
+    const dir = `/run/kemu/${LAB}/tmp/sandbox-Xy12Zw`;
+    await mkdir(`${dir}/0`, { recursive: true });
+    expect((await kemu('up', file)).exitCode).toBe(0);
+    expect(await readdir(`/run/kemu/${LAB}/tmp`)).toEqual([]);
+  });
 });
 
 describe('a deleted cali veth', () => {
