@@ -34,7 +34,7 @@ import { writeRecord, type LabRecord } from './state.js';
 import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
 import { removePodLogs, sweepLabTmp } from '../host/lab-dirs.js';
-import { carryRestarts, keepRestarts, repairVeths } from './kubelet/sandbox-health.js';
+import { carryRestarts, cutOrphanVeths, keepRestarts, repairVeths } from './kubelet/sandbox-health.js';
 
 /** A terminating pod's containers get SIGTERM this long after it left every node's endpoints (connections still on their way land). */
 const DRAIN_MS = 300;
@@ -195,6 +195,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
     await writeRecord(record);
     if (diff.createPods.length) {
       timer.start('pods');
+      await cutOrphanVeths(diff.createPods.filter((p) => changedSandboxes.has(p.key)), new Set(observed.netns.keys()));
       await createPods(lab, diff.createPods, record, reporter);
       carryRestarts(record, changedSandboxes, new Date().toISOString());
     }

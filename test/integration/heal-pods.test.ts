@@ -105,6 +105,7 @@ describe('a changed sandbox', () => {
     process.kill(holder, 'SIGKILL');
     const ms = await timeToHealthy(15_000);
     console.log(`holder killed → Service healthy again after ${ms} ms (sandbox recreated)`);
+    expect(ms).toBeLessThanOrEqual(5000);
     await until('restartCount 1', 10_000, async () => (await getJson('pods', 'web-1')).status.containerStatuses[0].restartCount === 1);
     const after = await getJson('pods', 'web-1');
     expect(Number(after.metadata.annotations['kemu.dev/holder-pid'])).not.toBe(holder);
@@ -131,6 +132,7 @@ describe('a changed sandbox', () => {
     await execa('ip', ['netns', 'del', `kemu-${LAB}.pod.default.web-1`]);
     const ms = await timeToHealthy(15_000);
     console.log(`pod netns deleted → Service healthy again after ${ms} ms (sandbox recreated)`);
+    expect(ms).toBeLessThanOrEqual(5000);
     await until('restartCount 3', 10_000, async () => (await getJson('pods', 'web-1')).status.containerStatuses[0].restartCount === 3);
   });
 });

@@ -79,3 +79,12 @@ export function carryRestarts(record: LabRecord, kept: Map<string, PodRuntime['c
     }
   }
 }
+
+/**
+ * A pod netns removed by name (`ip netns del`) lives on while its holder does, with its veth still in
+ * the node: cut that veth before the sandbox is rebuilt under the same names.
+ */
+export async function cutOrphanVeths(pods: PodPlan[], named: Set<string>): Promise<void> {
+  // Rare (one per lost namespace): one small batch each, a veth already gone is fine.
+  await Promise.all(pods.filter((p) => !named.has(p.netns)).map((p) => ipBatch(p.nodeNetns, [`link del ${p.caliName}`]).catch(() => undefined)));
+}
