@@ -12,6 +12,7 @@ import { ipBatch } from '../../host/run.js';
 import type { PodPlan } from '../../plan/types.js';
 import { podNetns } from '../../topology/names.js';
 import type { LabRecord, PodRuntime } from '../state.js';
+import { getObject, isFinished } from '../../cluster/store.js';
 
 export type SandboxFault = 'holder' | 'netns' | 'veth';
 
@@ -38,6 +39,9 @@ export function sandboxTrouble(record: LabRecord): string | undefined {
     const key = `${p.namespace}/${p.name}`;
     const rt = record.pods[key];
     if (!rt || p.terminating) continue;
+    // A finished pod's sandbox is removed by the next pass anyway: nothing to heal.
+    const obj = getObject(record.store, 'Pod', key);
+    if (!obj || isFinished(obj)) continue;
     const f = sandboxFault(podNetns(record.lab, p.namespace, p.name), rt);
     if (f) return `pod ${key}: ${faultText[f]}`;
   }
