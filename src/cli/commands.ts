@@ -17,12 +17,13 @@ export async function upCommand(file: string, opts: { dryRun?: boolean; output?:
   const r = await up(file, reporter, { dryRun: opts.dryRun, wait: opts.wait });
   if (opts.output === 'json') return json(r);
   const lines: string[] = [];
-  if (r.diff.reasons.length === 0 && r.routes.added + r.routes.removed === 0 && r.proxySyncs.length === 0) lines.push(`lab ${r.lab} is up to date; nothing changed`);
+  if (r.diff.reasons.length === 0 && r.routes.added + r.routes.removed === 0 && r.proxySyncs.length === 0 && r.repaired.length === 0) lines.push(`lab ${r.lab} is up to date; nothing changed`);
   else {
     lines.push(`${opts.dryRun ? 'would change' : 'changed'}: ${r.diff.reasons.length} object${r.diff.reasons.length === 1 ? '' : 's'}`);
     const shown = r.diff.reasons.slice(0, 20);
     lines.push(...shown.map((s) => `  ${s}`));
     if (r.diff.reasons.length > shown.length) lines.push(`  … and ${r.diff.reasons.length - shown.length} more`);
+    lines.push(...r.repaired.map((x) => `  repaired: ${x}`));
     if (r.routes.added + r.routes.removed) lines.push(`  routes: ${r.routes.added} added, ${r.routes.removed} removed`);
     for (const s of r.proxySyncs.filter((p) => p.services > 0 || p.mode === 'partial')) lines.push(`  kube-proxy on ${s.node}: ${s.mode} sync, chains of ${s.services} service ports written`);
   }

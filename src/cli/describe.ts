@@ -53,6 +53,7 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
       return render([
         ...metaLines(pod.metadata),
         ['Node', pod.spec?.nodeName ? `${pod.spec.nodeName}/${view.hostIP ?? ''}` : undefined],
+        ['Sandbox', view.sandboxFault ? `not ready (${view.sandboxFault}); the supervisor or 'kemu up' rebuilds it` : undefined],
         ['Status', view.status],
         ['IP', view.ip],
         ['Controlled By', owner ? `${owner.kind}/${owner.name}` : undefined],

@@ -69,3 +69,22 @@ export async function removePodLogs(lab: string, pods: Array<{ namespace: string
     files.filter((f) => /\.(log|exit)$/.test(f) && prefixes.has(f.slice(0, f.lastIndexOf('_') + 1))).map((f) => rm(`${logsDir}/${f}`, { force: true })),
   );
 }
+
+/**
+ * Temporary folders of commands that died (SIGKILL in the pods phase): every entry of the lab's tmp
+ * folder, called under the lab lock (nothing else of the lab runs then), and the `/tmp/kemu-<lab>-XXXXXX`
+ * folders older kemu versions made. Another lab's never match: the suffix has no '-'.
+ */
+export async function sweepLabTmp(lab: string, opts: { legacy?: boolean } = {}): Promise<number> {
+  const { tmpDir } = await checkedLabPaths(lab);
+  const ours = await readdir(tmpDir).catch(() => [] as string[]);
+  await Promise.all(ours.map((f) => rm(`${tmpDir}/${f}`, { recursive: true, force: true })));
+  let legacy: string[] = [];
+  if (opts.legacy) {
+    const re = new RegExp(`^kemu-${lab.replace(/[.]/g, '\\.')}-[A-Za-z0-9]{6}$`);
+    legacy = (await readdir('/tmp').catch(() => [] as string[])).filter((f) => re.test(f));
+    // lstat first: only real folders, never a planted link.
+    for (const f of legacy) if ((await lstat(`/tmp/${f}`).catch(() => undefined))?.isDirectory()) await rm(`/tmp/${f}`, { recursive: true, force: true });
+  }
+  return ours.length + legacy.length;
+}

@@ -1,6 +1,6 @@
 /** `kemu down`: remove every namespace, veth, mount, process and file of a lab, whatever state it is in. */
 import { rm } from 'node:fs/promises';
-import { checkedLabPaths } from '../host/lab-dirs.js';
+import { checkedLabPaths, sweepLabTmp } from '../host/lab-dirs.js';
 import { listNetns } from '../host/netns.js';
 import { withLabLock } from './lock.js';
 import { observeLab } from './observe.js';
@@ -26,6 +26,7 @@ export async function down(lab: string, reporter: Reporter): Promise<DownResult>
     await removeNamespaces(observed, netns, [], observed.processes.map((p) => p.pid));
     const left = await listNetns(`kemu-${lab}.`);
     if (left.length) throw new Error(`could not remove namespaces: ${left.join(', ')}`);
+    await sweepLabTmp(lab, { legacy: true });
     await rm((await checkedLabPaths(lab)).runDir, { recursive: true, force: true });
     await removeRecord(lab);
     timer.end();

@@ -33,7 +33,8 @@ import { syncIngress } from './ingress/sync.js';
 import { writeRecord, type LabRecord } from './state.js';
 import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
-import { removePodLogs } from '../host/lab-dirs.js';
+import { removePodLogs, sweepLabTmp } from '../host/lab-dirs.js';
+import { carryRestarts, cutOrphanVeths, keepRestarts, repairVeths } from './kubelet/sandbox-health.js';
 
 /** A terminating pod's containers get SIGTERM this long after it left every node's endpoints (connections still on their way land). */
 const DRAIN_MS = 300;
@@ -61,6 +62,8 @@ export interface ReconcileResult {
   proxySyncs: ServiceSyncResult['synced'];
   passes: number;
   restarted: string[];
+  /** What was found broken and repaired in place (`veth cali… of ns/name`). */
+  repaired: string[];
   unschedulable: Array<{ pod: string; message: string }>;
   /** Rollouts still running when the command returned. */
   rollouts: string[];
@@ -71,11 +74,13 @@ export interface ReconcileResult {
 
 export async function reconcile(record: LabRecord, store: Store, opts: ReconcileOptions): Promise<ReconcileResult> {
   const spawnsBefore = spawnCounter.ip + spawnCounter.other;
-  const result: ReconcileResult = { diff: emptyDiff(), routes: { added: 0, removed: 0 }, proxySyncs: [], passes: 0, restarted: [], unschedulable: [], rollouts: [], processesSpawned: 0 };
+  const result: ReconcileResult = { diff: emptyDiff(), routes: { added: 0, removed: 0 }, proxySyncs: [], passes: 0, restarted: [], repaired: [], unschedulable: [], rollouts: [], processesSpawned: 0 };
   const started = Date.now();
   const deadline = started + (opts.waitMs ?? 120_000);
   let shown = '';
   let shownAt = 0;
+  // Under the lab lock: a temp folder left here is a killed command's.
+  if (!opts.dryRun) await sweepLabTmp(record.lab);
   for (;;) {
     const p = await pass(record, store, opts, result.passes === 0);
     result.passes++;
@@ -86,6 +91,7 @@ export async function reconcile(record: LabRecord, store: Store, opts: Reconcile
     result.routes = { added: result.routes.added + p.routes.added, removed: result.routes.removed + p.routes.removed };
     result.proxySyncs.push(...p.proxySyncs);
     result.restarted.push(...p.restarted);
+    result.repaired.push(...p.repaired);
     result.unschedulable = p.unschedulable;
     if (opts.dryRun) break; // nothing ran: there is no rollout to report
     // Another pass only when the control plane, fed this pass's readiness, wants other pods.
@@ -143,6 +149,7 @@ interface PassResult {
   terminated: number;
   unschedulable: Array<{ pod: string; message: string }>;
   endpointsAt?: number;
+  repaired: string[];
 }
 
 async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, first: boolean): Promise<PassResult> {
@@ -162,8 +169,13 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   // A terminating pod whose sandbox is gone has nothing left to drain: it is not rebuilt.
   const plan: LabPlan = { ...planned, pods: planned.pods.filter((p) => !p.terminating || sandboxOk.has(p.key)) };
   const diff = diffLab(plan, record, new Set(observed.netns.keys()), sandboxOk);
-  const out: PassResult = { boundPods: boundPods(store), diff, routes: { added: 0, removed: 0 }, proxySyncs: [], restarted: [], terminated: 0, unschedulable: scheduling.unschedulable };
+  const out: PassResult = { boundPods: boundPods(store), diff, routes: { added: 0, removed: 0 }, proxySyncs: [], restarted: [], terminated: 0, unschedulable: scheduling.unschedulable, repaired: [] };
   if (opts.dryRun) return out;
+  // calico-node's part: a kept pod whose veth went missing gets it back in place.
+  out.repaired = await repairVeths(record, plan.pods.filter((p) => sandboxOk.has(p.key) && !diff.createPods.some((c) => c.key === p.key)));
+  for (const r of out.repaired) reporter.detail(`repaired: ${r}`);
+  // The kubelet's part: a sandbox that died under running pods is rebuilt and its containers count a restart.
+  const changedSandboxes = keepRestarts(record, diff.createPods.filter((p) => record.pods[p.key] && !sandboxOk.has(p.key)).map((p) => p.key));
 
   // From here on the record describes the new desired state; an interruption is finished by the next run.
   record.store = store;
@@ -183,7 +195,9 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
     await writeRecord(record);
     if (diff.createPods.length) {
       timer.start('pods');
+      await cutOrphanVeths(diff.createPods.filter((p) => changedSandboxes.has(p.key)), new Set(observed.netns.keys()));
       await createPods(lab, diff.createPods, record, reporter);
+      carryRestarts(record, changedSandboxes, new Date().toISOString());
     }
   }
   timer.start('containers');

@@ -15,6 +15,7 @@ import { isAliveSync } from '../host/netns.js';
 import { SERVER_COMM } from '../host/sandbox.js';
 import { checkedLabPaths } from '../host/lab-dirs.js';
 import { restartsAfter } from './kubelet/exits.js';
+import { sandboxTrouble } from './kubelet/sandbox-health.js';
 import { applyProbeVerdicts, newSupervisorProbes, runDueProbes, type SupervisorProbes } from './probes/supervise.js';
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
@@ -67,6 +68,8 @@ export async function supervise(lab: string): Promise<void> {
 /** Why the lab needs a reconcile now, or undefined. */
 async function workToDo(record: LabRecord, probes: SupervisorProbes, recordChanged: boolean): Promise<string | undefined> {
   const now = Date.now();
+  const sandbox = sandboxTrouble(record);
+  if (sandbox) return sandbox;
   for (const p of record.cluster.pods) {
     const key = `${p.namespace}/${p.name}`;
     const rt = record.pods[key];

@@ -7,6 +7,7 @@ import { nodeLabels } from '../cluster/nodes.js';
 import type { NodeState } from '../cluster/types.js';
 import { hostNetns, nodeNetns, podNetns } from '../topology/names.js';
 import type { LabRecord } from './state.js';
+import { faultText, sandboxFault } from './kubelet/sandbox-health.js';
 
 export interface PodView {
   namespace: string;
@@ -21,8 +22,13 @@ export interface PodView {
   /** kubectl's STATUS column: the phase, or Terminating, CrashLoopBackOff, ContainerCreating */
   status: string;
   netns: string;
+  /** What is wrong with the pod's sandbox right now (read back from the host), if anything. */
+  sandboxFault?: string;
   object: Record<string, unknown>;
 }
+
+/** The kubelet's reasons: a dead sandbox is SandboxChanged, a pod without its network NetworkNotReady. */
+const FAULT_REASON = { holder: 'SandboxChanged', netns: 'SandboxChanged', veth: 'NetworkNotReady' } as const;
 
 /** Every pod of the store, with what the data plane has of it; container liveness is checked now. */
 export async function podViews(r: LabRecord): Promise<PodView[]> {
@@ -32,22 +38,27 @@ export async function podViews(r: LabRecord): Promise<PodView[]> {
       const key = objectKey('Pod', p.metadata);
       const rt = r.pods[key];
       const containers = p.spec?.containers ?? [];
+      const netns = podNetns(r.lab, p.metadata.namespace ?? 'default', p.metadata.name);
+      // The sandbox as it is now: a dead holder, a lost namespace or a missing veth is not Ready.
+      const fault = rt && !p.metadata.deletionTimestamp && p.status?.phase === 'Running' ? sandboxFault(netns, rt) : undefined;
       const statuses = await Promise.all(
         (p.status?.containerStatuses ?? []).map(async (cs) => {
           const c = rt?.containers[cs.name];
-          const alive = c !== undefined && (await isAlive(c.pid, c.comm ?? SERVER_COMM));
+          const alive = !fault && c !== undefined && (await isAlive(c.pid, c.comm ?? SERVER_COMM));
           return { ...cs, ready: cs.ready && alive, started: cs.started !== false && alive };
         }),
       );
       const waiting = statuses.find((cs) => !cs.started)?.state?.waiting?.reason;
       // kubectl shows a finished pod by its containers' reason (Completed, Error).
       const ended = p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? statuses.find((cs) => cs.state?.terminated)?.state?.terminated?.reason : undefined;
-      const status = p.metadata.deletionTimestamp ? 'Terminating' : !p.spec?.nodeName ? 'Pending' : ended ? ended : waiting && rt ? waiting : (p.status?.phase ?? 'Pending');
-      const netns = podNetns(r.lab, p.metadata.namespace ?? 'default', p.metadata.name);
+      const status = p.metadata.deletionTimestamp ? 'Terminating' : !p.spec?.nodeName ? 'Pending' : ended ? ended : fault ? FAULT_REASON[fault] : waiting && rt ? waiting : (p.status?.phase ?? 'Pending');
+      const conditions = fault
+        ? (p.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: FAULT_REASON[fault], message: faultText[fault] } : c))
+        : p.status?.conditions;
       const object = {
         ...p,
         metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, ...(rt ? { 'kemu.dev/holder-pid': String(rt.holderPid) } : {}), 'kemu.dev/netns': netns } },
-        ...(p.status ? { status: { ...p.status, containerStatuses: statuses } } : {}),
+        ...(p.status ? { status: { ...p.status, ...(conditions ? { conditions } : {}), containerStatuses: statuses } } : {}),
       };
       return {
         namespace: p.metadata.namespace ?? 'default',
@@ -61,6 +72,7 @@ export async function podViews(r: LabRecord): Promise<PodView[]> {
         restarts: statuses.reduce((n, cs) => n + (cs.restartCount ?? 0), 0),
         status,
         netns,
+        ...(fault ? { sandboxFault: `${FAULT_REASON[fault]}: ${faultText[fault]}` } : {}),
         object,
       };
     }),
