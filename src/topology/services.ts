@@ -22,7 +22,7 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
   const names = new Set<string>();
   const portProtocols = new Set<string>();
   // ValidateService: a selector's keys and values are label keys and values.
-  checkLabels(spec.selector, `${where}.spec.selector`, add);
+  checkLabels(spec.selector, "spec.selector", add);
   (spec.ports ?? []).forEach((p, i) => {
     const at = `spec.ports[${i}]`;
     if (!isPort(p.port)) add(`${at}.port`, `${p.port === undefined ? 'is required' : `${String(p.port)} must be a port number from 1 to 65535`}`);
