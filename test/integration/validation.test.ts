@@ -11,7 +11,7 @@ const netns = async () => (await execa('ip', ['netns', 'list'])).stdout.split('\
 
 describe('kemu apply with an invalid batch', () => {
   beforeAll(async () => {
-    await mustUp(topologyAs('topologies/minimal.yaml', LAB, (t) => (t.spec.workloads = [])));
+    await mustUp(topologyAs('topologies/quickstart.yaml', LAB, (t) => (t.spec.workloads = [])));
   }, 120_000);
   afterAll(async () => {
     await kemu('down', '-q', LAB);
