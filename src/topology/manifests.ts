@@ -1,6 +1,7 @@
 /** Kubernetes manifests (inline or in files), parsed and typed with @kubernetes/client-node, then checked. */
 import type { V1Container, V1Deployment, V1EndpointSlice, V1Endpoints, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { checkEndpointSlice } from './endpoint-slices.js';
+import { checkAnnotations, checkLabels, checkLabelSelector, dns1035Label, ianaSvcName, MAX_OBJECT_BYTES } from './apimachinery.js';
 import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
@@ -43,10 +44,17 @@ async function k8s(): Promise<YamlModule> {
  * of kinds kemu does not emulate are listed in `skipped` instead of being problems.
  */
 export async function parseManifests(text: string, origin: string, problems: InputProblem[], opts: { skipUnsupported?: boolean; skipped?: string[] } = {}): Promise<Manifest[]> {
+  // The API server refuses a request body over 3 MiB before decoding it; kemu checks each document's
+  // raw text the same way, before YAML parsing, so a huge object costs no time or memory.
+  const big = oversizedDocument(text);
+  if (big) {
+    problems.push({ path: big.index === undefined ? origin : `${origin} (document ${big.index + 1})`, message: `Too long: request entity too large: an object may be at most ${MAX_OBJECT_BYTES} bytes (3 MiB, the API server's limit); this one is ${big.bytes}` });
+    return [];
+  }
   const { loadAllYaml } = await k8s();
   let docs: unknown[];
   try {
-    docs = loadAllYaml(text).filter((d: unknown) => d != null);
+    docs = expandLists(loadAllYaml(text).filter((d: unknown) => d != null), origin, problems);
   } catch (err) {
     problems.push({ path: origin, message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` });
     return [];
@@ -62,6 +70,33 @@ export async function parseManifests(text: string, origin: string, problems: Inp
     const manifest = checkManifest(d, where, problems);
     if (manifest) out.push(manifest);
   });
+  return out;
+}
+
+/** The first YAML document over the object size limit (cheap: byte counts of `---`-separated parts). */
+function oversizedDocument(text: string): { index?: number; bytes: number } | undefined {
+  if (text.length <= MAX_OBJECT_BYTES) return undefined;
+  const parts = text.split(/^---.*$/m);
+  for (const [i, part] of parts.entries()) {
+    const bytes = Buffer.byteLength(part, 'utf8');
+    if (bytes > MAX_OBJECT_BYTES) return { index: parts.length > 1 ? i : undefined, bytes };
+  }
+  return undefined;
+}
+
+/** `kind: List` (v1, kubectl's wrapper, what `kemu get -o json` prints): its items, each checked as a top-level object. */
+function expandLists(docs: unknown[], origin: string, problems: InputProblem[]): unknown[] {
+  const out: unknown[] = [];
+  for (const d of docs) {
+    const list = d as { kind?: string; apiVersion?: string; items?: unknown };
+    if (list.kind !== 'List') {
+      out.push(d);
+      continue;
+    }
+    if (list.apiVersion !== 'v1') problems.push({ path: `${origin}.apiVersion`, message: `apiVersion '${list.apiVersion ?? ''}' is not known for List; use v1` });
+    else if (list.items !== undefined && list.items !== null && !Array.isArray(list.items)) problems.push({ path: `${origin}.items`, message: 'must be a list of objects' });
+    else out.push(...((list.items as unknown[] | undefined) ?? []).filter((x) => x != null));
+  }
   return out;
 }
 
@@ -99,6 +134,9 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
   if (k === 'Service') {
     const svc = doc as V1Service;
     checkMeta(svc.metadata, where, problems);
+    // ValidateServiceName: a Service's name is a DNS-1035 label (it becomes a DNS name and env variables).
+    const bad = svc.metadata?.name ? dns1035Label(svc.metadata.name) : undefined;
+    if (bad) problems.push({ path: `${where}.metadata.name`, message: bad });
     checkService(svc, where, problems);
     return problems.length === before ? { kind: 'Service', object: svc, origin: where } : undefined;
   }
@@ -127,7 +165,10 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
   return problems.length === before ? { kind: 'Deployment', object: dep, origin: where } : undefined;
 }
 
-function checkMeta(meta: { name?: string; namespace?: string } | undefined, where: string, problems: InputProblem[], namespaced = true): void {
+function checkMeta(meta: { name?: string; namespace?: string; labels?: unknown; annotations?: unknown } | undefined, where: string, problems: InputProblem[], namespaced = true): void {
+  const add = (path: string, message: string) => problems.push({ path, message });
+  checkLabels(meta?.labels, `${where}.metadata.labels`, add);
+  checkAnnotations(meta?.annotations, `${where}.metadata.annotations`, add);
   if (!meta?.name) problems.push({ path: `${where}.metadata.name`, message: 'is required' });
   else if (meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name))
     problems.push({ path: `${where}.metadata.name`, message: `'${meta.name}' must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')` });
@@ -152,8 +193,16 @@ function checkContainers(containers: V1Container[] | undefined, path: string, pr
         if (parse && parse(value as string | number) === undefined)
           problems.push({ path: `${path}[${i}].resources.${part}.${res}`, message: `'${String(value)}' is not a ${res} quantity; use e.g. ${res === 'cpu' ? '"250m" or 1' : '"128Mi" or "1Gi"'}` });
       }
+    const portNames = new Set<string>();
     (c.ports ?? []).forEach((p, j) => {
       const pp = `${path}[${i}].ports[${j}]`;
+      // validateContainerPorts: names are IANA_SVC_NAMEs, unique within the container.
+      if (p.name !== undefined && p.name !== '') {
+        const bad = ianaSvcName(p.name);
+        if (bad) problems.push({ path: `${pp}.name`, message: bad });
+        else if (portNames.has(p.name)) problems.push({ path: `${pp}.name`, message: `Duplicate value: "${p.name}"` });
+        portNames.add(p.name);
+      }
       if (!Number.isInteger(p.containerPort) || p.containerPort < 1 || p.containerPort > 65535)
         problems.push({ path: `${pp}.containerPort`, message: `${String(p.containerPort)} must be a port number from 1 to 65535` });
       if (p.protocol !== undefined && p.protocol !== 'TCP' && p.protocol !== 'UDP' && p.protocol !== 'SCTP')
@@ -170,6 +219,8 @@ function checkDeployment(dep: V1Deployment, where: string, problems: InputProble
   }
   if (spec.replicas !== undefined && (!Number.isInteger(spec.replicas) || spec.replicas < 0))
     problems.push({ path: `${where}.spec.replicas`, message: `${String(spec.replicas)} must be a whole number ≥ 0` });
+  checkLabelSelector(spec.selector, `${where}.spec.selector`, (path, message) => problems.push({ path, message }));
+  checkLabels(spec.template?.metadata?.labels, `${where}.spec.template.metadata.labels`, (path, message) => problems.push({ path, message }));
   const selector = spec.selector?.matchLabels;
   if (!selector || Object.keys(selector).length === 0) {
     problems.push({ path: `${where}.spec.selector.matchLabels`, message: 'is required: a Deployment selects its pods by labels' });

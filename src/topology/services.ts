@@ -1,12 +1,11 @@
 /** Checks of Service and Endpoints manifests that need nothing but the manifest itself. */
 import type { V1Endpoints, V1Service } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
+import { checkLabels, dns1123Label, ianaSvcName, specialIP } from './apimachinery.js';
 
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
 export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
 const TRAFFIC_DISTRIBUTIONS = ['PreferClose', 'PreferSameZone', 'PreferSameNode'];
-const IANA_SVC_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
 
@@ -21,17 +20,31 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
   if (!(SERVICE_TYPES as readonly string[]).includes(type)) add('spec.type', `unknown service type '${type}'; use ${SERVICE_TYPES.join(', ')}`);
   if (!spec.ports?.length) add('spec.ports', 'a Service needs at least one port');
   const names = new Set<string>();
+  const portProtocols = new Set<string>();
+  // ValidateService: a selector's keys and values are label keys and values.
+  checkLabels(spec.selector, "spec.selector", add);
   (spec.ports ?? []).forEach((p, i) => {
     const at = `spec.ports[${i}]`;
     if (!isPort(p.port)) add(`${at}.port`, `${p.port === undefined ? 'is required' : `${String(p.port)} must be a port number from 1 to 65535`}`);
     if (p.protocol !== undefined && !PROTOCOLS.includes(p.protocol)) add(`${at}.protocol`, `Unsupported value: "${p.protocol}": supported values: "SCTP", "TCP", "UDP"`);
-    if ((spec.ports!.length > 1 && !p.name) || (p.name !== undefined && !DNS_LABEL.test(p.name)))
-      add(`${at}.name`, spec.ports!.length > 1 && !p.name ? 'is required when a Service has several ports' : `'${p.name}' must be a DNS-1123 label`);
-    if (p.name && names.has(p.name)) add(`${at}.name`, `duplicate port name '${p.name}'`);
+    // validateServicePort: names required when > 1 port, DNS-1123 labels, unique.
+    if (spec.ports!.length > 1 && !p.name) add(`${at}.name`, 'Required value: is required when a Service has several ports');
+    else if (p.name) {
+      const bad = dns1123Label(p.name);
+      if (bad) add(`${at}.name`, bad);
+    }
+    if (p.name && names.has(p.name)) add(`${at}.name`, `Duplicate value: "${p.name}"`);
     names.add(p.name ?? '');
+    // ValidateService: port + protocol unique (protocol defaults to TCP).
+    const pp = `${String(p.port)}/${p.protocol ?? 'TCP'}`;
+    if (isPort(p.port) && portProtocols.has(pp)) add(`${at}`, `Duplicate value: {port: ${p.port}, protocol: "${p.protocol ?? 'TCP'}"}`);
+    portProtocols.add(pp);
+    // validateServicePort: targetPort is a port number or an IANA_SVC_NAME.
     const tp = p.targetPort as unknown;
-    if (tp !== undefined && !(typeof tp === 'string' ? IANA_SVC_NAME.test(tp) : isPort(tp)))
-      add(`${at}.targetPort`, `${JSON.stringify(tp)} must be a port number or a container port name`);
+    if (tp !== undefined && typeof tp === 'string') {
+      const bad = ianaSvcName(tp);
+      if (bad) add(`${at}.targetPort`, bad);
+    } else if (tp !== undefined && !isPort(tp)) add(`${at}.targetPort`, `${JSON.stringify(tp)} must be a port number or a container port name`);
     if (p.nodePort !== undefined && type === 'ClusterIP') add(`${at}.nodePort`, 'is only allowed for type NodePort or LoadBalancer');
   });
   if (spec.clusterIP !== undefined && spec.clusterIP !== '' && !IPV4.test(spec.clusterIP))
@@ -52,12 +65,21 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
   if (spec.publishNotReadyAddresses !== undefined && typeof spec.publishNotReadyAddresses !== 'boolean') add('spec.publishNotReadyAddresses', 'must be true or false');
   (spec.externalIPs ?? []).forEach((ip, i) => IPV4.test(ip) || add(`spec.externalIPs[${i}]`, `'${ip}' must be an IPv4 address`));
   if (spec.loadBalancerIP !== undefined && !IPV4.test(spec.loadBalancerIP)) add('spec.loadBalancerIP', `'${spec.loadBalancerIP}' must be an IPv4 address`);
+  // ValidateService trims each range before parsing it (strings.TrimSpace); kemu keeps the trimmed value.
+  if (Array.isArray(spec.loadBalancerSourceRanges)) spec.loadBalancerSourceRanges = spec.loadBalancerSourceRanges.map((r) => (typeof r === 'string' ? r.trim() : r));
   (spec.loadBalancerSourceRanges ?? []).forEach((r, i) => /^[\d.]+\/\d+$/.test(r) || add(`spec.loadBalancerSourceRanges[${i}]`, `'${r}' must be an IPv4 CIDR`));
 }
 
 export function checkEndpoints(ep: V1Endpoints, where: string, problems: InputProblem[]): void {
   (ep.subsets ?? []).forEach((s, i) => {
-    (s.addresses ?? []).forEach((a, j) => IPV4.test(a.ip) || problems.push({ path: `${where}.subsets[${i}].addresses[${j}].ip`, message: `'${a.ip}' must be an IPv4 address` }));
+    for (const field of ['addresses', 'notReadyAddresses'] as const)
+      (s[field] ?? []).forEach((a, j) => {
+        const path = `${where}.subsets[${i}].${field}[${j}].ip`;
+        if (!IPV4.test(a.ip)) return problems.push({ path, message: `'${a.ip}' must be an IPv4 address` });
+        // ValidateEndpoints → ValidateNonSpecialIP: no loopback, link-local or unspecified addresses.
+        const special = specialIP(a.ip);
+        if (special) problems.push({ path, message: `Invalid value: "${a.ip}": ${special}` });
+      });
     (s.ports ?? []).forEach((p, j) => isPort(p.port) || problems.push({ path: `${where}.subsets[${i}].ports[${j}].port`, message: `${String(p.port)} must be a port number from 1 to 65535` }));
   });
 }

@@ -7,6 +7,7 @@
 import type { V1DaemonSet, V1Job, V1PodSpec, V1PodTemplateSpec, V1Probe, V1ReplicaSet, V1ReplicationController, V1StatefulSet } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
 import { exitAnnotations } from './annotations.js';
+import { checkLabelSelector as checkApiLabelSelector } from './apimachinery.js';
 import { selectorMatches, type LabelSelector } from '../cluster/selectors.js';
 
 export const WORKLOAD_API_VERSIONS = { StatefulSet: 'apps/v1', DaemonSet: 'apps/v1', Job: 'batch/v1', ReplicaSet: 'apps/v1', ReplicationController: 'v1' } as const;
@@ -33,14 +34,7 @@ export function templateOf(m: { kind: string; object: unknown }): { template?: V
 }
 
 function checkLabelSelector(s: LabelSelector | undefined, path: string, add: Add): void {
-  (s?.matchExpressions ?? []).forEach((e, i) => {
-    const p = `${path}.matchExpressions[${i}]`;
-    if (e.operator === 'In' || e.operator === 'NotIn') {
-      if (!e.values?.length) add(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
-    } else if (e.operator === 'Exists' || e.operator === 'DoesNotExist') {
-      if (e.values?.length) add(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
-    } else add(`${p}.operator`, `'${e.operator}' is not a valid label selector operator; use In, NotIn, Exists or DoesNotExist`);
-  });
+  checkApiLabelSelector(s, path, add);
 }
 
 /** A selector the controller needs: present, not empty, valid, and matching the template's labels. */
