@@ -8,6 +8,7 @@ import type { InputProblem } from '../topology/errors.js';
 import type { Manifest } from '../topology/manifests.js';
 import type { NetworkSpec } from '../topology/types.js';
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../util/ipv4.js';
+import { firstFreeIn, parseRange, rangesContain, type IpRange } from '../util/ip-ranges.js';
 import type { PodState, ServiceState } from './types.js';
 import { selects } from './endpoints.js';
 
@@ -18,7 +19,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const prev = new Map(previous.map((s) => [key(s.namespace, s.name), s]));
   const serviceCidr = parseCidr(net.serviceCIDR);
-  const lbPool = net.loadBalancerPool ? parseCidr(net.loadBalancerPool) : undefined;
+  const lbPool = net.loadBalancerPool?.map(parseRange).filter((r): r is IpRange => typeof r !== 'string');
   const usedIps = new Map<string, string>();
   const usedNodePorts = new Map<string, string>();
   const usedLbIps = new Map<string, string>();
@@ -83,10 +84,11 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
     if (s.type !== 'LoadBalancer') continue;
     const wanted = pinnedLbIps(svc);
     for (const ip of wanted) {
-      if (!lbPool || !cidrContains(lbPool, ipToInt(ip))) problems.push({ path: `${origin}.spec.loadBalancerIP`, message: `${ip} is not in the lab's load-balancer pool (spec.network.loadBalancerPool${lbPool ? ` ${net.loadBalancerPool}` : ' is not set'})` });
+      if (!lbPool) continue; // no LB controller: the Service stays <pending>, as in a cluster without one
+      if (!rangesContain(lbPool, ipToInt(ip))) problems.push({ path: `${origin}.spec.loadBalancerIP`, message: `${ip} is not in the lab's load-balancer pool (spec.network.loadBalancerPool ${net.loadBalancerPool!.join(', ')})` });
       else claim(usedLbIps, ip, `${s.namespace}/${s.name}`, `${origin}.spec.loadBalancerIP`, 'load-balancer IP', problems);
     }
-    s.loadBalancerIPs = wanted;
+    s.loadBalancerIPs = lbPool ? wanted : [];
   }
   if (problems.length) return out.map((o) => o.state);
 
@@ -109,13 +111,10 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
       if (got) s.healthCheckNodePort = Number(got.split('/')[1]);
     }
     if (s.type === 'LoadBalancer' && s.loadBalancerIPs.length === 0) {
-      if (!lbPool) {
-        fail(problems, `${origin}.spec.type`, 'a LoadBalancer service needs an address pool: set spec.network.loadBalancerPool');
-        continue;
-      }
-      const got = keepOrTake(usedLbIps, before?.loadBalancerIPs[0], (ip) => cidrContains(lbPool, ipToInt(ip)), () => firstFree(lbPool.base, lbPool.base + lbPool.size - 1, (n) => intToIp(n), usedLbIps), `${s.namespace}/${s.name}`);
+      // No pool (no LB controller) or a full one: EXTERNAL-IP stays <pending>, as MetalLB leaves it; ClusterIP and NodePorts work.
+      if (!lbPool) continue;
+      const got = keepOrTake(usedLbIps, before?.loadBalancerIPs[0], (ip) => rangesContain(lbPool, ipToInt(ip)), () => firstFreeIn(lbPool, (ip) => usedLbIps.has(ip)), `${s.namespace}/${s.name}`);
       if (got) s.loadBalancerIPs = [got];
-      else fail(problems, `${origin}.spec.type`, `the load-balancer pool ${net.loadBalancerPool} is exhausted: all ${lbPool.size} addresses are in use`);
     }
   }
   checkTargetPorts(out.map((o) => o.state), pods, problems);

@@ -112,7 +112,7 @@ function resolveTopology(raw: RawTopology, file: string, manifests: Manifest[], 
       natOutgoing: net.natOutgoing,
       ...(net.routing === 'ipip' ? { ipipMode: net.ipipMode ?? 'Always' } : {}),
       nodePortRange: { min: Number(net.nodePortRange.split('-')[0]), max: Number(net.nodePortRange.split('-')[1]) },
-      ...(net.loadBalancerPool ? { loadBalancerPool: net.loadBalancerPool } : {}),
+      ...(net.loadBalancerPool ? { loadBalancerPool: [net.loadBalancerPool].flat().map((e) => e.trim()) } : {}),
       serviceClusterIPs: net.advertiseServiceCIDR ? [net.serviceCIDR] : [],
     },
     nodes: raw.spec.nodes.map((n, i) => ({

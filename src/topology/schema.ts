@@ -58,8 +58,8 @@ const network = z.strictObject({
     .string()
     .regex(/^\d{1,5}-\d{1,5}$/, 'must be a port range such as 30000-32767')
     .default('30000-32767'),
-  /** MetalLB-style address pool for LoadBalancer services; the fabric routes it to the nodes. */
-  loadBalancerPool: cidr.optional(),
+  /** MetalLB-style address pool for LoadBalancer services (a CIDR, or a list of CIDRs and first-last ranges); the fabric routes it to the nodes. */
+  loadBalancerPool: z.union([z.string(), z.array(z.string()).min(1, 'must list at least one CIDR or range')]).optional(),
   /** Calico's BGPConfiguration serviceClusterIPs with the service CIDR: outside hosts reach ClusterIPs. */
   advertiseServiceCIDR: z.boolean().default(false),
 });

@@ -28,7 +28,8 @@ export interface NetworkSpec {
   /** The cluster's BGP AS number. */
   asNumber: number;
   nodePortRange: { min: number; max: number };
-  loadBalancerPool?: string;
+  /** MetalLB-style `addresses`: CIDRs and first-last ranges (trimmed), in the order given. */
+  loadBalancerPool?: string[];
   /** Calico BGPConfiguration serviceClusterIPs: CIDRs the nodes advertise (the fabric routes them to every node). */
   serviceClusterIPs: string[];
 }

@@ -6,6 +6,7 @@ import type { Manifest } from './manifests.js';
 import { MAX_SOCKET_PATH, UNDERLAY_BRIDGE, birdSocketPath } from './names.js';
 import { canonicalCidr, cidrContains, cidrText, cidrsOverlap, ipToInt, parseCidr, type Cidr } from '../util/ipv4.js';
 import { podIpAnnotation } from './annotations.js';
+import { parseRange, rangesOverlap, type IpRange } from '../util/ip-ranges.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
 export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
@@ -22,7 +23,6 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
     ['spec.network.podCIDR', net.podCIDR],
     ['spec.network.serviceCIDR', net.serviceCIDR],
     ...racks.map((r, i) => [`${rackPath(i)}.subnet`, r.subnet] as [string, string]),
-    ...(net.loadBalancerPool ? [['spec.network.loadBalancerPool', net.loadBalancerPool] as [string, string]] : []),
   ];
   for (const [path, text] of cidrs) {
     const canonical = canonicalCidr(text);
@@ -34,6 +34,7 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
       const [pb, b] = cidrs[j]!;
       if (cidrsOverlap(parseCidr(a), parseCidr(b))) add(pb, `${b} overlaps ${pa} ${a}; the pod, service, underlay and load-balancer ranges must be disjoint`);
     }
+  checkLoadBalancerPool(net.loadBalancerPool ?? [], Array.isArray(raw.spec.network.loadBalancerPool), cidrs, add);
   const nodeNames = new Set(t.nodes.map((n) => n.name));
   net.routeReflectors.forEach((rr, i) => {
     if (!nodeNames.has(rr)) add(`spec.network.routeReflectors[${i}]`, `'${rr}' is not a node of this lab; nodes: ${[...nodeNames].join(', ')}`);
@@ -143,3 +144,17 @@ export function sctpFields(manifests: Manifest[]): string[] {
 }
 
 export const SCTP_MISSING = 'SCTP needs the kernel\'s sctp protocol, which this machine lacks (/proc/net/sctp is missing: no pod could open an SCTP socket); kemu refuses SCTP here. Use TCP or UDP, or run kemu on a kernel with the sctp module';
+
+/** The pool's entries (MetalLB's `addresses`): each a CIDR or range, disjoint from each other and from the lab's other ranges. */
+function checkLoadBalancerPool(entries: string[], listed: boolean, cidrs: Array<[string, string]>, add: (path: string, message: string) => void): void {
+  const others = cidrs.map(([path, text]) => [path, parseRange(text)] as const).filter((o): o is readonly [string, IpRange] => typeof o[1] !== 'string');
+  const seen: Array<[string, IpRange]> = [];
+  entries.forEach((entry, i) => {
+    const path = listed ? `spec.network.loadBalancerPool[${i}]` : 'spec.network.loadBalancerPool';
+    const range = parseRange(entry);
+    if (typeof range === 'string') return add(path, range);
+    for (const [otherPath, other] of [...others, ...seen])
+      if (rangesOverlap(range, other)) return add(path, `${range.text} overlaps ${otherPath} ${other.text}; the pod, service, underlay and load-balancer ranges must be disjoint`);
+    seen.push([path, range]);
+  });
+}

@@ -210,14 +210,14 @@ export const BAD_INPUTS: BadInput[] = [
     message: /unknown service type 'ExternalName'/,
   },
   {
-    name: 'LoadBalancer pool exhausted',
+    name: 'LoadBalancer pool entry that is neither a CIDR nor a range',
     lab: 'kt-bad-lbpool',
     text: topo('kt-bad-lbpool', {
-      network: { loadBalancerPool: '172.31.255.0/31' },
-      workloads: ['a', 'b', 'c'].map((n) => service(n, { type: 'LoadBalancer', ports: [{ port: 80 }] })),
+      network: { loadBalancerPool: ['172.31.255.0/30', '172.31.255.9..172.31.255.12'] },
+      workloads: [service('a', { type: 'LoadBalancer', ports: [{ port: 80 }] })],
     }),
-    path: 'spec.workloads[2].spec.type',
-    message: /pool 172\.31\.255\.0\/31 is exhausted: all 2 addresses are in use/,
+    path: 'spec.network.loadBalancerPool[1]',
+    message: /is neither a CIDR .* nor a range/,
   },
   {
     name: 'Service port without a number',
