@@ -4,7 +4,10 @@ import type { RawTopology } from './schema.js';
 import type { Topology } from './types.js';
 import type { Manifest } from './manifests.js';
 import { MAX_SOCKET_PATH, UNDERLAY_BRIDGE, birdSocketPath } from './names.js';
-import { canonicalCidr, cidrContains, cidrText, cidrsOverlap, ipToInt, parseCidr, type Cidr } from '../util/ipv4.js';
+import { canonicalCidr, cidrContains, cidrText, cidrsOverlap, ipToInt, parseCidr, splitAddress, type Cidr } from '../util/ipv4.js';
+
+/** Interface names the fabric namespace cannot give a machine's port: its loopback, and the names /proc/sys/net keeps for itself. */
+const FABRIC_RESERVED = new Set(['lo', 'all', 'default']);
 import { podIpAnnotation } from './annotations.js';
 import { parseRange, rangesOverlap, type IpRange } from '../util/ip-ranges.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
@@ -71,6 +74,14 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
     names.set(m.name, `${path}.name`);
     if (racks.some((r) => r.bridge === m.name))
       add(`${path}.name`, `'${m.name}' is also the name of a bridge in the fabric (${rawUnderlay.racks ? 'a rack' : 'the underlay'}); a machine's port there is named after the machine, so choose another name`);
+    if (FABRIC_RESERVED.has(m.name))
+      add(`${path}.name`, `'${m.name}' is a name the kernel keeps for itself in the fabric namespace (${[...FABRIC_RESERVED].join(', ')}); a machine's port there is named after the machine, so choose another name`);
+    (m.extraAddresses ?? []).forEach((a, j) => {
+      const { ip, prefix } = splitAddress(a, 32);
+      const extra = parseCidr(canonicalCidr(`${ip}/${prefix}`));
+      for (const [rangePath, text] of [['spec.network.podCIDR', net.podCIDR], ['spec.network.serviceCIDR', net.serviceCIDR]] as const)
+        if (cidrsOverlap(extra, parseCidr(text))) add(`${path}.extraAddresses[${j}]`, `${a} lies in ${rangePath} ${text}, where kemu hands out addresses; use an address outside the pod and service ranges`);
+    });
     const rack = m.rack === undefined ? racks[0]! : racks.find((r) => r.name === m.rack);
     if (!rack) {
       add(`${path}.rack`, rawUnderlay.racks ? `'${m.rack}' is not a rack of this lab; racks: ${racks.map((r) => r.name).join(', ')}` : `'${m.rack}' names a rack, but spec.network.underlay has no racks; define them there or leave rack out`);

@@ -79,6 +79,20 @@ export const BAD_INPUTS: BadInput[] = [
     message: /'rc' is not a rack of this lab; racks: ra/,
   },
   {
+    name: 'node named like the fabric’s loopback',
+    lab: 'kt-bad-nodelo',
+    text: topo('kt-bad-nodelo', { nodes: [{ name: 'n1' }, { name: 'lo' }] }),
+    path: 'spec.nodes[1].name',
+    message: /'lo' is a name the kernel keeps for itself/,
+  },
+  {
+    name: 'extra node address inside the pod CIDR',
+    lab: 'kt-bad-extra',
+    text: topo('kt-bad-extra', { nodes: [{ name: 'n1', extraAddresses: ['10.244.3.7/24'] }] }),
+    path: 'spec.nodes[0].extraAddresses[0]',
+    message: /10\.244\.3\.7\/24 lies in spec\.network\.podCIDR 10\.244\.0\.0\/16/,
+  },
+  {
     name: 'nodes on several racks without IPIP',
     lab: 'kt-bad-rackbgp',
     text: topo('kt-bad-rackbgp', { network: { routing: 'bgp', ...RACKS_NET }, nodes: [{ name: 'n1', rack: 'ra' }, { name: 'n2', rack: 'rb' }] }),
