@@ -1,0 +1,4 @@
+export * from './types.js';
+export { clusterRecords, serviceRecords, podRecords, reverseName, endpointLabel, SCHEMA_VERSION, DEFAULT_CLUSTER_DOMAIN } from './records.js';
+export { DnsZone } from './lookup.js';
+export { zoneFile, recordLine, RECORD_TTL } from './zone-file.js';
