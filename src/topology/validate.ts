@@ -6,8 +6,9 @@ import type { Manifest } from './manifests.js';
 import { MAX_SOCKET_PATH, UNDERLAY_BRIDGE, birdSocketPath } from './names.js';
 import { canonicalCidr, cidrContains, cidrText, cidrsOverlap, ipToInt, parseCidr, splitAddress, type Cidr } from '../util/ipv4.js';
 
-/** Interface names the fabric namespace cannot give a machine's port: its loopback, and the names /proc/sys/net keeps for itself. */
-const FABRIC_RESERVED = new Set(['lo', 'all', 'default']);
+/** Interface names the fabric namespace cannot give a machine's port: its loopback, the names /proc/sys/net keeps for itself,
+ * and the fallback devices a kernel with tunnel modules loaded puts in every new namespace. */
+const FABRIC_RESERVED = new Set(['lo', 'all', 'default', 'tunl0', 'sit0', 'gre0', 'gretap0', 'erspan0', 'ip6tnl0', 'ip6gre0']);
 import { podIpAnnotation } from './annotations.js';
 import { parseRange, rangesOverlap, type IpRange } from '../util/ip-ranges.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
@@ -75,7 +76,7 @@ export function checkTopology(t: Topology, raw: RawTopology): InputProblem[] {
     if (racks.some((r) => r.bridge === m.name))
       add(`${path}.name`, `'${m.name}' is also the name of a bridge in the fabric (${rawUnderlay.racks ? 'a rack' : 'the underlay'}); a machine's port there is named after the machine, so choose another name`);
     if (FABRIC_RESERVED.has(m.name))
-      add(`${path}.name`, `'${m.name}' is a name the kernel keeps for itself in the fabric namespace (${[...FABRIC_RESERVED].join(', ')}); a machine's port there is named after the machine, so choose another name`);
+      add(`${path}.name`, `'${m.name}' is a name the kernel keeps for itself in the fabric namespace (reserved: ${[...FABRIC_RESERVED].join(', ')}); a machine's port there is named after the machine, so choose another name`);
     (m.extraAddresses ?? []).forEach((a, j) => {
       const { ip, prefix } = splitAddress(a, 32);
       const extra = parseCidr(canonicalCidr(`${ip}/${prefix}`));
