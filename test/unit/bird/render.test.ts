@@ -4,32 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { peerProtocolName, renderBirdConfig } from '../../../src/plan/bird/render.js';
-import type { BirdNodeInput, BirdPeer, IpipMode } from '../../../src/plan/bird/types.js';
+import type { BirdNodeInput } from '../../../src/plan/bird/types.js';
+import { node, peer } from './fixtures.js';
 
 const BIRD = '/usr/sbin/bird';
 const TUNNEL = 'ifname = "tunl0"; onlink = true; gw = bgp_next_hop; krt_mtu = 1480;';
-
-function peer(n: number, extra: Partial<BirdPeer> = {}): BirdPeer {
-  return { name: `node-${n}`, ip: `192.168.50.${n}`, as: 64512, sameSubnet: true, ...extra };
-}
-
-function node(mode: IpipMode, extra: Partial<BirdNodeInput> = {}): BirdNodeInput {
-  return {
-    nodeName: 'node-11',
-    routerId: '192.168.50.11',
-    as: 64512,
-    nodeIp: '192.168.50.11',
-    nodeSubnet: '192.168.50.0/24',
-    blocks: ['10.244.1.0/26'],
-    pools: [{ cidr: '10.244.0.0/16', ipipMode: mode, natOutgoing: true }],
-    peers: [peer(12), peer(13), peer(9)],
-    isRouteReflector: false,
-    tunnelDevice: 'tunl0',
-    tunnelMtu: 1480,
-    controlSocket: '/run/kemu/lab/node-11/bird.ctl',
-    ...extra,
-  };
-}
 
 /** Route reflector 192.168.50.10 (cluster 244.0.0.1) with clients .11 and .12 and a second reflector .20. */
 const reflector = (): BirdNodeInput =>

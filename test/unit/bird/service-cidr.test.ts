@@ -10,22 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderBirdConfig } from '../../../src/plan/bird/render.js';
 import type { BirdNodeInput } from '../../../src/plan/bird/types.js';
+import { node, peer } from './fixtures.js';
 
-const input: BirdNodeInput = {
-  nodeName: 'node-11',
-  routerId: '192.168.50.11',
-  as: 64512,
-  nodeIp: '192.168.50.11',
-  nodeSubnet: '192.168.50.0/24',
-  blocks: ['10.244.1.0/26'],
-  pools: [{ cidr: '10.244.0.0/16', ipipMode: 'Never', natOutgoing: true }],
-  peers: [{ name: 'node-12', ip: '192.168.50.12', as: 64512, sameSubnet: true }],
-  isRouteReflector: false,
-  tunnelDevice: 'tunl0',
-  tunnelMtu: 1480,
-  controlSocket: '/run/kemu/lab/bird/node-11.ctl',
-  serviceCIDRs: ['10.96.0.0/12'],
-};
+const input: BirdNodeInput = node('Never', { peers: [peer(12)], controlSocket: '/run/kemu/lab/bird/node-11.ctl', serviceCIDRs: ['10.96.0.0/12'] });
 
 describe('serviceClusterIPs in BIRD', () => {
   const config = renderBirdConfig(input);
