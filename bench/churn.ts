@@ -1,7 +1,7 @@
 /**
  * bench/churn: how fast the lab follows pod churn with 1,000 services on 3 nodes.
  *
- *   sudo npx tsx bench/churn.ts [--services 1000] [--rounds 5]
+ *   sudo npx tsx bench/churn.ts [--services 1000] [--rounds 5] [--keep]
  *
  * The lab: 999 selector-less services with hand-written Endpoints (3 addresses each), and service
  * `churn` selecting app=churn, served by two steady pods. Figures, medians over the rounds:
@@ -27,7 +27,7 @@ const ROUNDS = numberOption('rounds', 5);
 const LAB = 'bench-churn';
 const IPS = ['10.244.0.10', '10.244.0.80', '10.244.0.150'];
 const NODES = ['n1', 'n2', 'n3'];
-const dir = mkdtempSync(join(tmpdir(), 'kemu-bench-churn-'));
+const dir = mkdtempSync(join(tmpdir(), 'bench-churn-')) // not kemu-<lab>-*: `down` sweeps those;
 const kemu = (args: string[], env: Record<string, string> = {}) => execa('node', [BIN, ...args], { env, reject: false });
 
 function topology(): string {
@@ -121,6 +121,7 @@ try {
   row('pod deletion → gone from every node’s chains', median(deleteMs), `${(median(deleteMs) / raw).toFixed(1)}× baseline (target ≤ 200 ms)  ${runs(deleteMs)}`);
   row('  the same from spawning kemu delete (CLI start included)', median(deleteWallMs), `${(median(deleteWallMs) / raw).toFixed(1)}× baseline  ${runs(deleteWallMs)}`);
 } finally {
-  await kemu(['down', '-q', LAB]);
+  // --keep leaves the lab up, to profile a command against it.
+  if (!process.argv.includes('--keep')) await kemu(['down', '-q', LAB]);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,19 +1,18 @@
-/** The commands: thin wrappers over lab/, returning text; only main.ts prints and exits. */
+/**
+ * The commands: thin wrappers over lab/, returning text; only main.ts prints and exits. Each imports
+ * the heavy parts it alone needs when it runs, so a light command does not load `up`'s machinery.
+ */
 import { spawn } from 'node:child_process';
-import { down } from '../lab/down.js';
 import { knownLabs, labFromArg, selectLab } from '../lab/labs.js';
-import { observeLab } from '../lab/observe.js';
 import type { Reporter } from '../lab/progress.js';
 import { readRecord } from '../lab/state.js';
-import { up } from '../lab/up.js';
 import type { ChangeResult } from '../lab/apply.js';
 import type { ReconcileResult } from '../lab/reconcile.js';
-import { resolveTarget } from '../lab/views.js';
 import { pendingSummary } from '../lab/pending.js';
-import { bgpView, routesView } from '../lab/bird/views.js';
 import { formatMs, json, outputFormat, table } from './output.js';
 
 export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string; wait?: boolean }, reporter: Reporter): Promise<string> {
+  const { up } = await import('../lab/up.js');
   const r = await up(file, reporter, { dryRun: opts.dryRun, wait: opts.wait });
   if (opts.output === 'json') return json(r);
   const lines: string[] = [];
@@ -63,6 +62,7 @@ export function changeText(r: ChangeResult, opts: { output?: string; dryRun?: bo
 
 export async function downCommand(target: string, reporter: Reporter): Promise<string> {
   const lab = await labFromArg(target);
+  const { down } = await import('../lab/down.js');
   const r = await down(lab, reporter);
   if (r.namespaces === 0 && r.processes === 0) return `lab ${lab}: nothing to remove\n`;
   return `lab ${lab} removed: ${r.namespaces} namespaces, ${r.processes} processes (${formatMs(r.timings.reduce((a, t) => a + t.ms, 0))})\n`;
@@ -72,6 +72,7 @@ export async function downCommand(target: string, reporter: Reporter): Promise<s
 export async function lsCommand(opts: { output?: string }): Promise<{ text: string; warnings: string[] }> {
   const warnings: string[] = [];
   const refused = new Set<string>();
+  const { observeLab } = await import('../lab/observe.js');
   const labs = await Promise.all(
     (await knownLabs()).map(async (lab) => {
       const [record, observed] = await Promise.all([
@@ -100,6 +101,7 @@ export async function lsCommand(opts: { output?: string }): Promise<{ text: stri
 }
 
 export async function bgpCommand(node: string | undefined, opts: { output?: string; lab?: string }): Promise<string> {
+  const { bgpView } = await import('../lab/bird/views.js');
   const view = await bgpView(await selectLab(opts.lab), node);
   if (outputFormat(opts.output) === 'json') return json(view);
   return table(
@@ -109,6 +111,7 @@ export async function bgpCommand(node: string | undefined, opts: { output?: stri
 }
 
 export async function routesCommand(node: string, opts: { output?: string; lab?: string }): Promise<string> {
+  const { routesView } = await import('../lab/bird/views.js');
   const routes = await routesView(await selectLab(opts.lab), node);
   if (outputFormat(opts.output) === 'json') return json(routes);
   return table(['DESTINATION', 'VIA', 'DEV', 'PROTO', 'MEANING'], routes.map((r) => [r.dst, r.via, r.dev, r.proto, r.meaning]));
@@ -123,6 +126,7 @@ export function curlCommand(target: string, url: string, extra: string[], opts: 
 export async function execCommand(target: string, command: string[], opts: { lab?: string }): Promise<number> {
   const argv = command[0] === '--' ? command.slice(1) : command;
   if (argv.length === 0) throw new Error('nothing to run: kemu exec TARGET -- CMD [ARGS…]');
+  const { resolveTarget } = await import('../lab/views.js');
   const t = resolveTarget(await selectLab(opts.lab), target);
   const [file, args] =
     t.kind === 'pod' ? ['nsenter', ['--target', String(t.holderPid), '--net', '--uts', '--ipc', '--', ...argv]] : ['ip', ['netns', 'exec', t.netns, ...argv]];

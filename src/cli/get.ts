@@ -10,6 +10,7 @@ import { nodeRoles } from '../cluster/nodes.js';
 import { workloadListing } from './get-workloads.js';
 import { ingressClassRows, ingressRows, secretRows } from '../lab/ingress/views.js';
 import { json, table } from './output.js';
+import { GET_KINDS } from './kinds.js';
 
 export const GET_FORMATS = ['wide', 'json', 'yaml'] as const;
 export type GetFormat = (typeof GET_FORMATS)[number] | undefined;
@@ -36,7 +37,6 @@ interface Listing {
 
 const selectorText = (m: Record<string, string> | undefined) => (m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : undefined);
 
-export const GET_KINDS = 'nodes, pods, services, endpoints, endpointslices, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, namespaces, ingresses, ingressclasses, secrets';
 
 async function listing(record: LabRecord, kindWord: string): Promise<Listing> {
   const w = kindWord.toLowerCase();

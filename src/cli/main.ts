@@ -1,16 +1,17 @@
 /** kemu's entry point: the only module that prints and exits. */
 import { Command, Option } from 'commander';
 import { KEMU_VERSION } from './version.js';
+import { GET_KINDS } from './kinds.js';
 import { InputError } from '../topology/errors.js';
 import type { Reporter } from '../lab/progress.js';
-import { bgpCommand, changeText, curlCommand, downCommand, routesCommand, execCommand, lsCommand, upCommand } from './commands.js';
-import { GET_KINDS, getText } from './get.js';
-import { describeText } from './describe.js';
-import { applyFiles, deleteFiles, deleteNamed, readManifests, scale } from '../lab/apply.js';
-import { selectLab } from '../lab/labs.js';
-import { supervise } from '../lab/supervisor.js';
 import type { InputProblem } from '../topology/errors.js';
 import { printable } from '../util/printable.js';
+
+// Each command loads only its own modules (the build splits them into chunks): `kemu --version` or
+// `--help` never parses the manifest, YAML and kernel layers.
+const commands = () => import('./commands.js');
+const labs = () => import('../lab/labs.js');
+const changes = () => import('../lab/apply.js');
 
 function stderrReporter(quiet: boolean): Reporter {
   let since = performance.now();
@@ -44,7 +45,7 @@ program
   .option('-q, --quiet', 'no progress output')
   .addOption(outputOption('json'))
   .action(async (file: string, opts: { dryRun?: boolean; quiet?: boolean; output?: string; wait?: boolean }) => {
-    process.stdout.write(await upCommand(file, opts, stderrReporter(!!opts.quiet || opts.output === 'json')));
+    process.stdout.write(await (await commands()).upCommand(file, opts, stderrReporter(!!opts.quiet || opts.output === 'json')));
   });
 
 program
@@ -53,7 +54,7 @@ program
   .argument('<lab|file>', 'lab name, or the topology file that names it')
   .option('-q, --quiet', 'no progress output')
   .action(async (target: string, opts: { quiet?: boolean }) => {
-    process.stdout.write(await downCommand(target, stderrReporter(!!opts.quiet)));
+    process.stdout.write(await (await commands()).downCommand(target, stderrReporter(!!opts.quiet)));
   });
 
 program
@@ -61,7 +62,7 @@ program
   .description('list labs on this machine')
   .addOption(outputOption('json'))
   .action(async (opts: { output?: string }) => {
-    const r = await lsCommand(opts);
+    const r = await (await commands()).lsCommand(opts);
     process.stdout.write(r.text);
     for (const w of r.warnings) process.stderr.write(`kemu: ${printable(w, 1000)}\n`);
     if (r.warnings.length) process.exitCode = 1;
@@ -76,7 +77,8 @@ program
   .option('-n, --namespace <namespace>', 'only objects in this namespace')
   .addOption(labOption())
   .action(async (kind: string, name: string | undefined, opts: { output?: string; lab?: string; namespace?: string }) => {
-    process.stdout.write(await getText(await selectLab(opts.lab), kind, name, opts));
+    const { getText } = await import('./get.js');
+    process.stdout.write(await getText(await (await labs()).selectLab(opts.lab), kind, name, opts));
   });
 
 program
@@ -87,14 +89,15 @@ program
   .option('-n, --namespace <namespace>', 'namespace of the object', 'default')
   .addOption(labOption())
   .action(async (kind: string, name: string, opts: { lab?: string; namespace: string }) => {
-    process.stdout.write(await describeText(await selectLab(opts.lab), kind, name, opts.namespace));
+    const { describeText } = await import('./describe.js');
+    process.stdout.write(await describeText(await (await labs()).selectLab(opts.lab), kind, name, opts.namespace));
   });
 
 /** Manifests from -f sources (files, folders, -), every problem at once. */
 async function manifestsFrom(files: string[], skipUnsupported: boolean) {
   const problems: InputProblem[] = [];
   const skipped: string[] = [];
-  const manifests = await readManifests(files, problems, skipped, skipUnsupported);
+  const manifests = await (await changes()).readManifests(files, problems, skipped, skipUnsupported);
   if (problems.length) throw new InputError('the manifests', problems);
   if (manifests.length === 0 && skipped.length === 0) throw new Error(`no objects in ${files.join(', ')}`);
   return { manifests, skipped };
@@ -109,7 +112,7 @@ const changeOptions = (c: Command) =>
     .addOption(outputOption('json'))
     .addOption(labOption());
 type ChangeFlags = { dryRun?: boolean; wait?: boolean; quiet?: boolean; output?: string; lab?: string };
-const labName = async (lab: string | undefined) => (await selectLab(lab)).lab;
+const labName = async (lab: string | undefined) => (await (await labs()).selectLab(lab)).lab;
 
 changeOptions(
   program
@@ -119,8 +122,8 @@ changeOptions(
     .option('--skip-unsupported', 'skip objects of kinds kemu does not emulate instead of refusing the whole input'),
 ).action(async (opts: ChangeFlags & { filename: string[]; skipUnsupported?: boolean }) => {
   const { manifests, skipped } = await manifestsFrom(opts.filename, !!opts.skipUnsupported);
-  const r = await applyFiles(await labName(opts.lab), manifests, stderrReporter(!!opts.quiet || opts.output === 'json'), opts);
-  process.stdout.write(changeText({ ...r, skipped }, opts));
+  const r = await (await changes()).applyFiles(await labName(opts.lab), manifests, stderrReporter(!!opts.quiet || opts.output === 'json'), opts);
+  process.stdout.write((await commands()).changeText({ ...r, skipped }, opts));
 });
 
 changeOptions(
@@ -138,11 +141,13 @@ changeOptions(
   if (opts.filename.length) {
     if (kind) throw new Error('give either -f FILE or KIND NAME, not both');
     const { manifests } = await manifestsFrom(opts.filename, true);
-    process.stdout.write(changeText(await deleteFiles(lab, manifests, reporter, opts), opts));
+    const { changeText } = await commands();
+    process.stdout.write(changeText(await (await changes()).deleteFiles(lab, manifests, reporter, opts), opts));
     return;
   }
   if (!kind || names.length === 0) throw new Error('nothing to delete: kemu delete KIND NAME… or kemu delete -f FILE');
-  process.stdout.write(changeText(await deleteNamed(lab, kind, names, opts.namespace, reporter, opts), opts));
+  const { changeText } = await commands();
+  process.stdout.write(changeText(await (await changes()).deleteNamed(lab, kind, names, opts.namespace, reporter, opts), opts));
 });
 
 changeOptions(
@@ -154,8 +159,8 @@ changeOptions(
     .requiredOption('--replicas <n>', 'the new replica count', (v) => Number(v))
     .option('-n, --namespace <namespace>', 'its namespace', 'default'),
 ).action(async (kind: string, name: string, opts: ChangeFlags & { replicas: number; namespace: string }) => {
-  const r = await scale(await labName(opts.lab), kind, name, opts.namespace, opts.replicas, stderrReporter(!!opts.quiet || opts.output === 'json'), opts);
-  process.stdout.write(changeText(r, opts));
+  const r = await (await changes()).scale(await labName(opts.lab), kind, name, opts.namespace, opts.replicas, stderrReporter(!!opts.quiet || opts.output === 'json'), opts);
+  process.stdout.write((await commands()).changeText(r, opts));
 });
 
 program
@@ -163,6 +168,7 @@ program
   .description("the lab's supervisor (started by up; restarts containers, runs probes, finishes rollouts and jobs)")
   .argument('<lab>', 'lab name')
   .action(async (lab: string) => {
+    const { supervise } = await import('../lab/supervisor.js');
     await supervise(lab);
   });
 
@@ -174,7 +180,7 @@ program
   .addOption(labOption())
   .passThroughOptions()
   .action(async (target: string, argv: string[], opts: { lab?: string }) => {
-    process.exitCode = await execCommand(target, argv, opts);
+    process.exitCode = await (await commands()).execCommand(target, argv, opts);
   });
 
 program
@@ -184,7 +190,7 @@ program
   .addOption(outputOption('json'))
   .addOption(labOption())
   .action(async (node: string | undefined, opts: { output?: string; lab?: string }) => {
-    process.stdout.write(await bgpCommand(node, opts));
+    process.stdout.write(await (await commands()).bgpCommand(node, opts));
   });
 
 program
@@ -194,7 +200,7 @@ program
   .addOption(outputOption('json'))
   .addOption(labOption())
   .action(async (node: string, opts: { output?: string; lab?: string }) => {
-    process.stdout.write(await routesCommand(node, opts));
+    process.stdout.write(await (await commands()).routesCommand(node, opts));
   });
 
 program
@@ -206,7 +212,7 @@ program
   .addOption(labOption())
   .passThroughOptions()
   .action(async (target: string, url: string, extra: string[], opts: { lab?: string }) => {
-    process.exitCode = await curlCommand(target, url, extra[0] === '--' ? extra.slice(1) : extra, opts);
+    process.exitCode = await (await commands()).curlCommand(target, url, extra[0] === '--' ? extra.slice(1) : extra, opts);
   });
 
 try {

@@ -192,7 +192,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
       if (record.proxy) delete record.proxy[m.name];
     }
     if (diff.createFabric) record.built[plan.fabric.netns] = plan.fabric.hash;
-    await writeRecord(record);
+    if (diff.createMachines.length || diff.createFabric) await writeRecord(record);
     if (diff.createPods.length) {
       timer.start('pods');
       await cutOrphanVeths(diff.createPods.filter((p) => changedSandboxes.has(p.key)), new Set(observed.netns.keys()));

@@ -1,7 +1,7 @@
 /** Read a topology file and everything it refers to, and check it all before anything is created. */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, stringify, type Document } from 'yaml';
 import { InputError, formatPath, type InputProblem } from './errors.js';
 import { parseManifests, type Manifest } from './manifests.js';
 import { topologySchema, type RawTopology } from './schema.js';
@@ -60,7 +60,6 @@ export async function parseTopology(text: string, file: string): Promise<Topolog
 }
 
 async function loadWorkloads(raw: RawTopology, dir: string, problems: InputProblem[]): Promise<Manifest[]> {
-  const { stringify } = await import('yaml');
   const out: Manifest[] = [];
   for (const [i, item] of raw.spec.workloads.entries()) {
     const path = `spec.workloads[${i}]`;
