@@ -9,6 +9,7 @@ import { describeText } from './describe.js';
 import { applyFiles, deleteFiles, deleteNamed, readManifests, scale } from '../lab/apply.js';
 import { selectLab } from '../lab/labs.js';
 import { supervise } from '../lab/supervisor.js';
+import { supervisorWarning } from '../lab/supervisor-process.js';
 import type { InputProblem } from '../topology/errors.js';
 import { printable } from '../util/printable.js';
 
@@ -65,6 +66,7 @@ program
     process.stdout.write(r.text);
     for (const w of r.warnings) process.stderr.write(`kemu: ${printable(w, 1000)}\n`);
     if (r.warnings.length) process.exitCode = 1;
+    for (const n of r.notices) process.stderr.write(`kemu: ${printable(n, 1000)}\n`);
   });
 
 program
@@ -76,7 +78,10 @@ program
   .option('-n, --namespace <namespace>', 'only objects in this namespace')
   .addOption(labOption())
   .action(async (kind: string, name: string | undefined, opts: { output?: string; lab?: string; namespace?: string }) => {
-    process.stdout.write(await getText(await selectLab(opts.lab), kind, name, opts));
+    const record = await selectLab(opts.lab);
+    process.stdout.write(await getText(record, kind, name, opts));
+    const warning = await supervisorWarning(record);
+    if (warning) process.stderr.write(`kemu: ${printable(warning, 1000)}\n`);
   });
 
 program

@@ -12,12 +12,12 @@ export interface BirdStart {
   pidFile: string;
 }
 
-/** Start BIRD in `netns`; it daemonizes, so this resolves with the daemon's pid from its pid file. */
-export async function startBird(lab: string, b: BirdStart): Promise<number> {
+/** Start BIRD in `netns`, marked as node/<node>'s; it daemonizes, so this resolves with the daemon's pid from its pid file. */
+export async function startBird(lab: string, b: BirdStart, node: string): Promise<number> {
   await makeLabDir(dirname(b.configFile));
   await writeFile(b.configFile, b.config);
   spawnCounter.other++;
-  const r = await run('ip', ['netns', 'exec', b.netns, 'env', `KEMU_LAB=${lab}`, 'bird', '-c', b.configFile, '-s', b.socket, '-P', b.pidFile], { reject: false });
+  const r = await run('ip', ['netns', 'exec', b.netns, 'env', '-u', 'KEMU_ROLE', `KEMU_LAB=${lab}`, `KEMU_POD=node/${node}`, 'KEMU_CONTAINER=bird', 'bird', '-c', b.configFile, '-s', b.socket, '-P', b.pidFile], { reject: false });
   if (!r.ok) throw new Error(`bird in ${b.netns} did not start: ${r.stderr.trim() || r.stdout.trim()}`);
   return Number((await readFile(b.pidFile, 'utf8')).trim());
 }

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NETNS_DIR } from './netns.js';
 import { HostCommandError, run, spawnCounter } from './run.js';
+import { shellQuote } from '../util/shell.js';
 
 export interface SavedTables {
   chains: { nat: string[]; filter: string[] };
@@ -54,4 +55,29 @@ export async function deleteConntrack(netns: string, filters: string[][]): Promi
   spawnCounter.other++;
   const script = filters.map((f) => `conntrack -D ${f.join(' ')} >/dev/null 2>&1`).join('\n') + '\ntrue\n';
   await run('nsenter', inNetns(netns, 'sh', '-s'), { input: script });
+}
+
+/**
+ * `iptables -t TABLE -S CHAIN` in each namespace, all from one shell (one spawn for the whole list):
+ * per listing, whether it succeeded and what it printed.
+ */
+export async function listChains(items: Array<{ netns: string; table: string; chain: string }>): Promise<Array<{ ok: boolean; text: string }>> {
+  if (items.length === 0) return [];
+  spawnCounter.other++;
+  const script = items
+    .map((it, i) => `echo '@@start ${i}'; nsenter ${shellQuote(`--net=${NETNS_DIR}/${it.netns}`)} -- iptables -t ${shellQuote(it.table)} -S ${shellQuote(it.chain)} 2>&1; echo "@@rc ${i} $?"`)
+    .join('\n');
+  const r = await run('sh', ['-s'], { input: script + '\n', reject: false });
+  const out = items.map(() => ({ ok: false, text: '' }));
+  let cur = -1;
+  for (const line of r.stdout.split('\n')) {
+    const start = /^@@start (\d+)$/.exec(line);
+    const rc = /^@@rc (\d+) (\d+)$/.exec(line);
+    if (start) cur = Number(start[1]);
+    else if (rc) {
+      out[Number(rc[1])]!.ok = rc[2] === '0';
+      cur = -1;
+    } else if (cur >= 0) out[cur]!.text += `${line}\n`;
+  }
+  return out;
 }

@@ -91,6 +91,16 @@ export async function killRecorded(pids: number[], marks: Record<string, string>
   await killAndWait(await stillMarked(pids, marks));
 }
 
+/**
+ * SIGKILL every process whose marks `match` (read from /proc now, so a process started by a run that
+ * was killed before it recorded the pid is found too), except `keep`, and wait until they are gone.
+ */
+export async function killMarked(match: (marks: Record<string, string>) => boolean, keep: number[] = []): Promise<number[]> {
+  const pids = (await scanProcesses()).filter((p) => p.pid !== process.pid && !keep.includes(p.pid) && Object.keys(p.marks).length && match(p.marks)).map((p) => p.pid);
+  await killAndWait(pids);
+  return pids;
+}
+
 function signal(pids: number[], sig: NodeJS.Signals): void {
   for (const pid of pids) {
     try {

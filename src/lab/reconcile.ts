@@ -222,6 +222,8 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   const services = await syncServices(cluster, record, readySet(cluster, record), freshness);
   out.endpointsAt = Date.now();
   out.proxySyncs.push(...services.synced);
+  out.repaired.push(...services.repaired);
+  for (const r of services.repaired) reporter.detail(`repaired: ${r}`);
   for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms${s.notes ? `; ${s.notes.join('; ')}` : ''}`);
   await syncIngress(plan, cluster, store, record, services.slices, reporter);
   await writeRecord(record);

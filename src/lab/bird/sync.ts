@@ -7,11 +7,18 @@ import { planBird } from '../../plan/bird/nodes.js';
 import { bgpSessions, startBird } from '../../host/bird.js';
 import { startTunnel } from '../../host/tunnel.js';
 import { planTunnels } from '../../plan/tunnels.js';
-import { isAlive, killRecorded } from '../../host/netns.js';
+import { isAlive, killMarked, killRecorded } from '../../host/netns.js';
 import { mapLimit } from '../../host/run.js';
 import type { LabRecord } from '../state.js';
 
 const ESTABLISHED_WITHIN_MS = 15_000;
+
+/** A node daemon a killed run started but never recorded still holds its ports: find it by its marks. */
+async function killUnrecorded(lab: string, container: string, nodes: string[]): Promise<void> {
+  if (nodes.length === 0) return;
+  const pods = new Set(nodes.map((n) => `node/${n}`));
+  await killMarked((m) => m.KEMU_LAB === lab && m.KEMU_CONTAINER === container && pods.has(m.KEMU_POD ?? ''));
+}
 
 /** tunl0 on every node first: BIRD refuses routes through an interface that does not exist yet. */
 async function syncTunnels(c: ClusterState, record: LabRecord): Promise<string[]> {
@@ -27,6 +34,7 @@ async function syncTunnels(c: ClusterState, record: LabRecord): Promise<string[]
     if (!cur || cur.hash !== p.hash || (cur.datapath === 'userspace' && !(cur.pid && (await isAlive(cur.pid, 'kemu-ipip'))))) restart.push(p);
   }
   await killRecorded(restart.flatMap((p) => (record.tunnels![p.node]?.pid ? [record.tunnels![p.node]!.pid!] : [])), { KEMU_LAB: c.lab });
+  await killUnrecorded(c.lab, 'ipip', restart.map((p) => p.node));
   await mapLimit(restart, 8, async (p) => {
     record.tunnels![p.node] = { ...(await startTunnel(c.lab, p)), hash: p.hash };
   });
@@ -49,8 +57,9 @@ export async function syncBird(c: ClusterState, record: LabRecord): Promise<{ re
     if (!cur || cur.hash !== p.hash || !(await isAlive(cur.pid, 'bird'))) restart.push(p);
   }
   await killRecorded(restart.flatMap((p) => (record.bird![p.node] ? [record.bird![p.node]!.pid] : [])), { KEMU_LAB: c.lab });
+  await killUnrecorded(c.lab, 'bird', restart.map((p) => p.node));
   await mapLimit(restart, 8, async (p) => {
-    record.bird![p.node] = { pid: await startBird(c.lab, p), hash: p.hash };
+    record.bird![p.node] = { pid: await startBird(c.lab, p, p.node), hash: p.hash };
   });
 
   const started = performance.now();

@@ -16,7 +16,7 @@ import { planHealthChecks, planNodeProxies, proxyServicePorts, type NodeProxyPla
 import { planFabricRoutes } from '../../plan/routes.js';
 import { fabricNetns, nodeLogFile, nodeNetns } from '../../topology/names.js';
 import { deleteConntrack, restoreTables, saveTables } from '../../host/iptables.js';
-import { isAlive, killRecorded } from '../../host/netns.js';
+import { isAlive, killMarked } from '../../host/netns.js';
 import { syncRoutesIfChanged } from '../../host/routes.js';
 import { mapLimit, setSysctls } from '../../host/run.js';
 import { conntrackMaxNow, ensureNfacct, hostCpus } from '../../host/kube-proxy-node.js';
@@ -29,11 +29,15 @@ import { entryHashes, serviceChainsOnly } from '../../plan/kube-proxy/service-en
 import { activeChainsOf, planServicePort } from '../../plan/kube-proxy/service-plan.js';
 import { isServiceChainName } from '../../plan/kube-proxy/chain-names.js';
 import { servicePortKey } from '../../plan/kube-proxy/types.js';
+import { withCanaryChains } from '../../plan/kube-proxy/canary.js';
+import { flushedNodes, flushedText, forceFullSync } from './canary.js';
 
 export interface ServiceSyncResult {
   slices: ServiceEndpoints[];
   /** nodes whose rules were (re)written, and how; ms is render + restore for that node */
   synced: Array<{ node: string; mode: 'full' | 'partial'; services: number; ms: number; notes?: string[] }>;
+  /** nodes found with flushed or missing chains (verify) and fully resynced */
+  repaired: string[];
 }
 
 /** `fresh*`: namespaces made in this run, whose tables and routes are known to be empty. */
@@ -51,6 +55,7 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   const ports = proxyServicePorts(c, slices);
   record.proxy ??= {};
   const synced: ServiceSyncResult['synced'] = [];
+  const repaired = fresh.verify ? await verifyChains(record, fresh.freshNodes) : [];
   await mapLimit(planNodeProxies(c, ports), 8, async (np) => {
     const r = await syncNode(np, ports, record, fresh.freshNodes.has(nodeOfNetns(np.netns)));
     if (r) synced.push(r);
@@ -60,7 +65,24 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   record.proxyPorts = ports;
   await syncHealthServers(c, ports, record);
   await syncRoutesIfChanged(record.built, fabricNetns(c.lab), planFabricRoutes(c, slices), { fresh: fresh.freshFabric, verify: fresh.verify });
-  return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)) };
+  return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)), repaired };
+}
+
+/**
+ * `up` reads back what every synced node should have: the canary checks, then every chain the last
+ * sync left (a chain deleted by hand); a node that fails either gets a full resync.
+ */
+async function verifyChains(record: LabRecord, fresh: Set<string>): Promise<string[]> {
+  const flushed = await flushedNodes(record, fresh);
+  const others = Object.entries(record.proxy ?? {}).filter(([n, p]) => p.config !== undefined && !fresh.has(n) && !flushed.has(n));
+  const missing = new Map<string, string[]>();
+  await mapLimit(others, 8, async ([n, p]) => {
+    const saved = await saveTables(nodeNetns(record.lab, n));
+    const gone = [...p.chains.nat.filter((c) => !saved.chains.nat.includes(c)), ...p.chains.filter.filter((c) => !saved.chains.filter.includes(c))];
+    if (gone.length) missing.set(n, gone);
+  });
+  forceFullSync(record, [...flushed.keys(), ...missing.keys()]);
+  return [...[...flushed].map(([n, t]) => flushedText(n, t)), ...[...missing].map(([n, gone]) => `kube-proxy rules of node ${n} (${gone.length} chain${gone.length === 1 ? '' : 's'} missing: ${gone.slice(0, 3).join(', ')}${gone.length > 3 ? ', …' : ''})`)].sort();
 }
 
 const EMPTY_TABLES = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] } };
@@ -87,7 +109,7 @@ async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: La
   notes.push(...(await setUpNode(np)));
   const saved = fresh ? EMPTY_TABLES : await saveTables(np.netns);
   const restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
-  await write(np, restore, withHookRules(restore.payload, saved), ports, record);
+  await write(np, restore, withCanaryChains(withHookRules(restore.payload, saved)), ports, record);
   return done('full', restore.writtenServices.length);
 }
 
@@ -212,8 +234,10 @@ async function syncHealthServers(c: ClusterState, ports: ProxyServicePort[], rec
       return { node: n.name, checks, hash, prev, current };
     }),
   );
-  const restart = todo.filter((t) => !t.current);
-  await killRecorded(restart.flatMap((t) => (t.prev ? [t.prev.pid] : [])), { KEMU_LAB: c.lab, KEMU_CONTAINER: 'kube-proxy-health' });
+  const restart = todo.filter((t) => !t.current && (t.prev || t.checks.length));
+  // Found by their marks, not by the record: a run killed before it recorded a pid left that server listening.
+  const nodes = new Set(restart.map((t) => `node/${t.node}`));
+  if (restart.length) await killMarked((m) => m.KEMU_LAB === c.lab && m.KEMU_CONTAINER === 'kube-proxy-health' && nodes.has(m.KEMU_POD ?? ''));
   for (const t of restart) if (record.proxy![t.node]) delete record.proxy![t.node]!.health;
   const start = restart.filter((t) => t.checks.length);
   const pids = await startServers(
