@@ -9,6 +9,8 @@ export interface SavedTables {
   chains: { nat: string[]; filter: string[] };
   /** `-A …` rules of the built-in chains, as iptables-save prints them. */
   builtinRules: { nat: string[]; filter: string[] };
+  /** `table/chain` → its number of rules, for every chain of every table */
+  ruleCounts?: Record<string, number>;
 }
 
 const BUILTIN = /^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /;
@@ -22,9 +24,16 @@ const inNetns = (netns: string, ...cmd: string[]) => ['--net=' + `${NETNS_DIR}/$
 export async function saveTables(netns: string): Promise<SavedTables> {
   spawnCounter.other++;
   const r = await run('nsenter', inNetns(netns, 'iptables-save'));
-  const out: SavedTables = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] } };
+  const out: SavedTables = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] }, ruleCounts: {} };
   let table: 'nat' | 'filter' | undefined;
+  let name = '';
   for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('*')) name = line.slice(1);
+    else if (line.startsWith(':')) out.ruleCounts![`${name}/${line.slice(1).split(' ')[0]}`] = 0;
+    else if (line.startsWith('-A ')) {
+      const key = `${name}/${line.split(' ')[1]}`;
+      out.ruleCounts![key] = (out.ruleCounts![key] ?? 0) + 1;
+    }
     if (line.startsWith('*')) table = line === '*nat' ? 'nat' : line === '*filter' ? 'filter' : undefined;
     else if (!table) continue;
     else if (line.startsWith(':')) out.chains[table].push(line.slice(1).split(' ')[0]!);

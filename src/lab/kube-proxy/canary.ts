@@ -31,6 +31,7 @@ export function forceFullSync(record: LabRecord, nodes: Iterable<string>): void 
     if (!p) continue;
     delete p.config;
     delete p.natOutgoing;
+    delete p.ruleCounts;
   }
 }
 

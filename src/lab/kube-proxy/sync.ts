@@ -29,7 +29,7 @@ import { entryHashes, serviceChainsOnly } from '../../plan/kube-proxy/service-en
 import { activeChainsOf, planServicePort } from '../../plan/kube-proxy/service-plan.js';
 import { isServiceChainName } from '../../plan/kube-proxy/chain-names.js';
 import { servicePortKey } from '../../plan/kube-proxy/types.js';
-import { withCanaryChains } from '../../plan/kube-proxy/canary.js';
+import { changedChains, countRulesWritten, withCanaryChains } from '../../plan/kube-proxy/canary.js';
 import { flushedNodes, flushedText, forceFullSync } from './canary.js';
 
 export interface ServiceSyncResult {
@@ -75,14 +75,17 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
 async function verifyChains(record: LabRecord, fresh: Set<string>): Promise<string[]> {
   const flushed = await flushedNodes(record, fresh);
   const others = Object.entries(record.proxy ?? {}).filter(([n, p]) => p.config !== undefined && !fresh.has(n) && !flushed.has(n));
-  const missing = new Map<string, string[]>();
+  const differ = new Map<string, string[]>();
   await mapLimit(others, 8, async ([n, p]) => {
     const saved = await saveTables(nodeNetns(record.lab, n));
-    const gone = [...p.chains.nat.filter((c) => !saved.chains.nat.includes(c)), ...p.chains.filter.filter((c) => !saved.chains.filter.includes(c))];
-    if (gone.length) missing.set(n, gone);
+    const gone = [...p.chains.nat.filter((c) => !saved.chains.nat.includes(c)).map((c) => `nat/${c}`), ...p.chains.filter.filter((c) => !saved.chains.filter.includes(c)).map((c) => `filter/${c}`)];
+    const changed = p.ruleCounts ? changedChains(p.ruleCounts, saved.ruleCounts ?? {}) : [];
+    const all = [...new Set([...gone, ...changed])].sort();
+    if (all.length) differ.set(n, all);
   });
-  forceFullSync(record, [...flushed.keys(), ...missing.keys()]);
-  return [...[...flushed].map(([n, t]) => flushedText(n, t)), ...[...missing].map(([n, gone]) => `kube-proxy rules of node ${n} (${gone.length} chain${gone.length === 1 ? '' : 's'} missing: ${gone.slice(0, 3).join(', ')}${gone.length > 3 ? ', …' : ''})`)].sort();
+  forceFullSync(record, [...flushed.keys(), ...differ.keys()]);
+  const chainsText = (c: string[]) => `${c.length} chain${c.length === 1 ? '' : 's'} not as written: ${c.slice(0, 3).join(', ')}${c.length > 3 ? ', …' : ''}`;
+  return [...[...flushed].map(([n, t]) => flushedText(n, t)), ...[...differ].map(([n, c]) => `kube-proxy rules of node ${n} (${chainsText(c)})`)].sort();
 }
 
 const EMPTY_TABLES = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] } };
@@ -134,8 +137,11 @@ async function write(np: NodeProxyPlan, restore: ReturnType<typeof renderProxyRu
   const prev = record.proxy![nodeName]?.config === np.configHash ? record.proxy![nodeName] : undefined;
   const trimmed = dropUnchangedChains(payload, prev?.topChains);
   await restoreTables(np.netns, trimmed.payload);
+  // A full sync rewrites every chain of kube-proxy's; Calico's natOutgoing chains keep their counts.
+  const before = prev?.ruleCounts ?? Object.fromEntries(Object.entries(record.proxy![nodeName]?.ruleCounts ?? {}).filter(([k]) => !k.includes('/KUBE-')));
   record.proxy![nodeName] = {
     ...record.proxy![nodeName],
+    ruleCounts: countRulesWritten(trimmed.payload, before),
     config: np.configHash,
     nfacct: np.node.nfacct === true,
     hashes: np.hashes,
@@ -165,11 +171,13 @@ async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], rec
   const restore = renderProxyRules(np.node, subset, { previousChains: { nat: oldChains, filter: [] }, totalEndpoints });
   const now = entryHashes(restore.payload, changed);
   if ([...changed].some((k) => now[k] !== prev.entries![k])) return undefined;
-  await restoreTables(np.netns, serviceChainsOnly(restore.payload));
+  const written = serviceChainsOnly(restore.payload);
+  await restoreTables(np.netns, written);
   const stale = new Set(oldChains);
   const active = restore.natChains.filter(isServiceChainName);
   record.proxy![nodeName] = {
     ...prev,
+    ...(prev.ruleCounts ? { ruleCounts: countRulesWritten(written, prev.ruleCounts) } : {}),
     hashes: np.hashes,
     chains: { nat: [...new Set([...prev.chains.nat.filter((c) => !stale.has(c)), ...active])], filter: prev.chains.filter },
   };
@@ -211,6 +219,7 @@ async function syncNatOutgoing(c: ClusterState, netns: string, rec: NonNullable<
   const hooked = !fresh && (await saveTables(netns)).builtinRules.nat.some((r) => r.includes('-j cali-POSTROUTING'));
   await restoreTables(netns, hooked ? payload : payload.replace('COMMIT', `${hook.replace('-A POSTROUTING', '-I POSTROUTING 1')}\nCOMMIT`));
   rec.natOutgoing = hash;
+  rec.ruleCounts = countRulesWritten(payload, rec.ruleCounts);
 }
 
 /** iptables-save quotes only what needs it and may order matches differently; compare loosely. */

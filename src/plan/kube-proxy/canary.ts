@@ -49,3 +49,34 @@ export function withCanaryChains(payload: string): string {
   }
   return out;
 }
+
+const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
+/** `table/chain` → how many rules it has: from a restore payload (declared user chains; `-X` ones are gone) or from iptables-save. */
+export type RuleCounts = Record<string, number>;
+
+/**
+ * What a `--noflush` restore leaves in the chains it declares (each declared chain is flushed first):
+ * `counts` updated with them; a deleted chain is dropped. Built-in chains are not counted.
+ */
+export function countRulesWritten(payload: string, counts: RuleCounts = {}): RuleCounts {
+  const out = { ...counts };
+  let table = '';
+  for (const line of payload.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    const declared = /^:(\S+) /.exec(line)?.[1];
+    const appended = /^-A (\S+) /.exec(line)?.[1];
+    const deleted = /^-X (\S+)/.exec(line)?.[1];
+    if (declared && !BUILTIN_CHAINS.has(declared)) out[`${table}/${declared}`] = 0;
+    else if (appended && out[`${table}/${appended}`] !== undefined && !BUILTIN_CHAINS.has(appended)) out[`${table}/${appended}`]!++;
+    else if (deleted) delete out[`${table}/${deleted}`];
+  }
+  return out;
+}
+
+/** Chains whose rule count in the kernel (`saved`, from iptables-save) differs from what was written. */
+export function changedChains(written: RuleCounts, saved: RuleCounts): string[] {
+  return Object.keys(written)
+    .filter((k) => saved[k] !== written[k])
+    .sort();
+}

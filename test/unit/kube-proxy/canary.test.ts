@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CANARY_CHECKS, flushedTables, withCanaryChains } from '../../../src/plan/kube-proxy/canary.js';
+import { CANARY_CHECKS, changedChains, countRulesWritten, flushedTables, withCanaryChains } from '../../../src/plan/kube-proxy/canary.js';
 
 const healthy = [
   { ok: true, text: '-N KUBE-PROXY-CANARY\n' },
@@ -29,5 +29,15 @@ describe('withCanaryChains', () => {
   it('declares the canary in nat and filter and adds a mangle section', () => {
     const out = withCanaryChains('*filter\n:KUBE-FORWARD - [0:0]\nCOMMIT\n*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n');
     expect(out).toBe('*mangle\n:KUBE-PROXY-CANARY - [0:0]\nCOMMIT\n*filter\n:KUBE-PROXY-CANARY - [0:0]\n:KUBE-FORWARD - [0:0]\nCOMMIT\n*nat\n:KUBE-PROXY-CANARY - [0:0]\n:KUBE-SERVICES - [0:0]\nCOMMIT\n');
+  });
+});
+
+describe('rule counts', () => {
+  it('counts the rules of declared user chains; a deleted chain goes; built-in chains are not counted', () => {
+    const payload = '*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-A - [0:0]\n:KUBE-SEP-OLD - [0:0]\n-A KUBE-SERVICES -d 10.96.0.1/32 -j KUBE-SVC-A\n-A KUBE-SVC-A -j KUBE-SEP-B\n-A KUBE-SVC-A -j KUBE-SEP-C\n-X KUBE-SEP-OLD\n-I OUTPUT 1 -j KUBE-SERVICES\nCOMMIT\n';
+    expect(countRulesWritten(payload, { 'nat/KUBE-SEP-OLD': 2, 'nat/KUBE-SEP-B': 1 })).toEqual({ 'nat/KUBE-SERVICES': 1, 'nat/KUBE-SVC-A': 2, 'nat/KUBE-SEP-B': 1 });
+  });
+  it('a chain flushed or deleted in the kernel differs from what was written', () => {
+    expect(changedChains({ 'nat/A': 2, 'nat/B': 0, 'nat/C': 1 }, { 'nat/A': 0, 'nat/B': 0 })).toEqual(['nat/A', 'nat/C']);
   });
 });
