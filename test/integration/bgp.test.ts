@@ -63,6 +63,8 @@ describe('BGP routing with BIRD', () => {
     const block = node2.blocks[0] as string;
     const hasRoute = async () => (await exec(LAB, 'node/node-1', 'ip', 'route')).split('\n').some((l) => l.startsWith(`${block} via ${node2.ip}`));
     expect(await hasRoute()).toBe(true);
+    // The supervisor would restart BIRD within a second (heal-daemons.test.ts): hold it while the peers' timers run.
+    process.kill(state.supervisor.pid, 'SIGSTOP');
     process.kill(state.bird['node-2'].pid, 'SIGKILL');
     // Calico's BIRD peers with graceful restart: the others keep the routes as stale for the restart
     // time (120 s), then withdraw them — inside BIRD's hold time (240 s).
@@ -71,7 +73,7 @@ describe('BGP routing with BIRD', () => {
     const withdrawnAfter = (Date.now() - started) / 1000;
     expect(withdrawnAfter).toBeLessThan(240);
     expect(await hasRoute()).toBe(false);
-    const up = await kemu('up', file);
+    const up = await kemu('up', file).finally(() => process.kill(state.supervisor.pid, 'SIGCONT'));
     expect(up.stdout + up.stderr).toContain('BIRD started on node-2');
     expect(await hasRoute()).toBe(true);
   }, 300_000);
