@@ -165,7 +165,7 @@ changeOptions(
 
 program
   .command('supervise', { hidden: true })
-  .description("the lab's supervisor (started by up; restarts containers, runs probes, finishes rollouts and jobs)")
+  .description("the lab's supervisor (started by up, brought back by its watchdog; restarts containers and node daemons, runs probes, resyncs flushed rules, finishes rollouts and jobs)")
   .argument('<lab>', 'lab name')
   .action(async (lab: string) => {
     await supervise(lab);
