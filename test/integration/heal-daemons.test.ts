@@ -201,6 +201,20 @@ describe('node daemons', () => {
     expect(await daemons('n1', 'kube-proxy-health')).toHaveLength(1);
   });
 
+  it('`up` (supervisor stopped) restarts dead daemons and says so', async () => {
+    await withSupervisorStopped(async () => {
+      const s = await state();
+      process.kill(s.proxy.n1.health.pid, 'SIGKILL');
+      process.kill(s.bird.n1.pid, 'SIGKILL');
+      const r = await kemu('up', file);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`repaired: kube-proxy's health-check server on node n1 restarted (pid ${s.proxy.n1.health.pid} had died)`);
+      expect(r.stdout).toContain(`repaired: BIRD on node n1 restarted (pid ${s.bird.n1.pid} had died)`);
+      expect(r.stdout).not.toContain('nothing changed');
+    });
+    expect(await answers()).toBe(true);
+  });
+
   it('daemons whose pids a killed `up` never recorded are found by their marks and replaced: one of each', async () => {
     await withSupervisorStopped(async () => {
       await editState((s) => {
