@@ -3,11 +3,12 @@
 #   kemu-netexec  the default pod server (agnhost netexec endpoints)
 #   kemu-sandbox  sets up a pod sandbox, then execs its holder (catatonit -P)
 #   kemu-ipip     userspace IPIP datapath (tunl0 on TUN + raw IPPROTO_IPIP) for kernels without ipip
+#   kemu-watchdog waits for the supervisor to exit, then execs a new one in place
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$root/native/build"
-for name in kemu-netexec kemu-sandbox kemu-ipip; do
+for name in kemu-netexec kemu-sandbox kemu-ipip kemu-watchdog; do
 	src="$root/native/$name.c"
 	out="$root/native/build/$name"
 	if [[ -x "$out" && ! "$src" -nt "$out" ]]; then

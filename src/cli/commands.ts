@@ -9,6 +9,7 @@ import { readRecord } from '../lab/state.js';
 import type { ChangeResult } from '../lab/apply.js';
 import type { ReconcileResult } from '../lab/reconcile.js';
 import { pendingSummary } from '../lab/pending.js';
+import { supervisorWarning } from '../lab/supervisor-process.js';
 import { formatMs, json, outputFormat, table } from './output.js';
 
 export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string; wait?: boolean }, reporter: Reporter): Promise<string> {
@@ -69,8 +70,9 @@ export async function downCommand(target: string, reporter: Reporter): Promise<s
 }
 
 /** Labs on this machine; a lab whose folders kemu refuses to use is listed with the reason, and warned about. */
-export async function lsCommand(opts: { output?: string }): Promise<{ text: string; warnings: string[] }> {
+export async function lsCommand(opts: { output?: string }): Promise<{ text: string; warnings: string[]; notices: string[] }> {
   const warnings: string[] = [];
+  const notices: string[] = [];
   const refused = new Set<string>();
   const { observeLab } = await import('../lab/observe.js');
   const labs = await Promise.all(
@@ -83,6 +85,8 @@ export async function lsCommand(opts: { output?: string }): Promise<{ text: stri
         }),
         observeLab(lab),
       ]);
+      const unsupervised = record && (await supervisorWarning(record));
+      if (unsupervised) notices.push(unsupervised);
       return {
         lab,
         topology: record?.topologyFile,
@@ -94,10 +98,10 @@ export async function lsCommand(opts: { output?: string }): Promise<{ text: stri
       };
     }),
   );
-  if (outputFormat(opts.output) === 'json') return { text: json(labs), warnings };
-  if (labs.length === 0) return { text: 'no labs\n', warnings };
+  if (outputFormat(opts.output) === 'json') return { text: json(labs), warnings, notices };
+  if (labs.length === 0) return { text: 'no labs\n', warnings, notices };
   const text = table(['LAB', 'NODES', 'PODS', 'NAMESPACES', 'PROCESSES', 'TOPOLOGY'], labs.map((l) => [l.lab, l.nodes, l.pods, l.namespaces, l.processes, l.topology ?? (refused.has(l.lab) ? '(refused: see the warning below)' : '(no record: partial lab, remove with kemu down)')]));
-  return { text, warnings };
+  return { text, warnings, notices };
 }
 
 export async function bgpCommand(node: string | undefined, opts: { output?: string; lab?: string }): Promise<string> {

@@ -66,6 +66,7 @@ program
     process.stdout.write(r.text);
     for (const w of r.warnings) process.stderr.write(`kemu: ${printable(w, 1000)}\n`);
     if (r.warnings.length) process.exitCode = 1;
+    for (const n of r.notices) process.stderr.write(`kemu: ${printable(n, 1000)}\n`);
   });
 
 program
@@ -78,7 +79,10 @@ program
   .addOption(labOption())
   .action(async (kind: string, name: string | undefined, opts: { output?: string; lab?: string; namespace?: string }) => {
     const { getText } = await import('./get.js');
-    process.stdout.write(await getText(await (await labs()).selectLab(opts.lab), kind, name, opts));
+    const record = await (await labs()).selectLab(opts.lab);
+    process.stdout.write(await getText(record, kind, name, opts));
+    const warning = await (await import('../lab/supervisor-process.js')).supervisorWarning(record);
+    if (warning) process.stderr.write(`kemu: ${printable(warning, 1000)}\n`);
   });
 
 program
@@ -165,7 +169,7 @@ changeOptions(
 
 program
   .command('supervise', { hidden: true })
-  .description("the lab's supervisor (started by up; restarts containers, runs probes, finishes rollouts and jobs)")
+  .description("the lab's supervisor (started by up, brought back by its watchdog; restarts containers and node daemons, runs probes, resyncs flushed rules, finishes rollouts and jobs)")
   .argument('<lab>', 'lab name')
   .action(async (lab: string) => {
     const { supervise } = await import('../lab/supervisor.js');

@@ -1,8 +1,9 @@
 /** BIRD daemons, one per node namespace: started from a rendered config, asked over their control socket. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { makeLabDir } from './lab-dirs.js';
 import { dirname } from 'node:path';
 import { run, spawnCounter } from './run.js';
+import { BIRD_PROTOCOLS } from '../plan/bird/types.js';
 
 export interface BirdStart {
   netns: string;
@@ -12,14 +13,34 @@ export interface BirdStart {
   pidFile: string;
 }
 
-/** Start BIRD in `netns`; it daemonizes, so this resolves with the daemon's pid from its pid file. */
-export async function startBird(lab: string, b: BirdStart): Promise<number> {
+/**
+ * Start BIRD in `netns`, marked as node/<node>'s; it daemonizes, so this resolves with the daemon's pid
+ * from its pid file (written by the daemon after the starting process returned: waited for). `recover`:
+ * a restart after BIRD died, run as Calico's runit runs it, with `-R` (graceful-restart recovery: the
+ * kernel routes the dead BIRD left stay until the sessions are back, instead of being pruned and re-added).
+ */
+export async function startBird(lab: string, b: BirdStart, node: string, opts: { recover?: boolean } = {}): Promise<number> {
   await makeLabDir(dirname(b.configFile));
   await writeFile(b.configFile, b.config);
+  await rm(b.pidFile, { force: true });
   spawnCounter.other++;
-  const r = await run('ip', ['netns', 'exec', b.netns, 'env', `KEMU_LAB=${lab}`, 'bird', '-c', b.configFile, '-s', b.socket, '-P', b.pidFile], { reject: false });
+  const r = await run('ip', ['netns', 'exec', b.netns, 'env', '-u', 'KEMU_ROLE', `KEMU_LAB=${lab}`, `KEMU_POD=node/${node}`, 'KEMU_CONTAINER=bird', 'bird', ...(opts.recover ? ['-R'] : []), '-c', b.configFile, '-s', b.socket, '-P', b.pidFile], { reject: false });
   if (!r.ok) throw new Error(`bird in ${b.netns} did not start: ${r.stderr.trim() || r.stdout.trim()}`);
-  return Number((await readFile(b.pidFile, 'utf8')).trim());
+  const deadline = Date.now() + PID_FILE_MS;
+  for (;;) {
+    const pid = Number((await readFile(b.pidFile, 'utf8').catch(() => '')).trim());
+    if (pid > 0) return pid;
+    if (Date.now() > deadline) throw new Error(`bird in ${b.netns} started but wrote no pid to ${b.pidFile} within ${PID_FILE_MS} ms`);
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
+const PID_FILE_MS = 5000;
+
+/** `birdc reload out` of the kernel protocol: BIRD writes every route it exports to the kernel again. */
+export async function reexportKernelRoutes(socket: string): Promise<void> {
+  spawnCounter.other++;
+  await run('birdc', ['-s', socket, 'reload', 'out', BIRD_PROTOCOLS.kernel]);
 }
 
 export interface BgpSession {

@@ -35,6 +35,7 @@ import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
 import { removePodLogs, sweepLabTmp } from '../host/lab-dirs.js';
 import { carryRestarts, cutOrphanVeths, keepRestarts, repairVeths } from './kubelet/sandbox-health.js';
+import { deadDaemons, restartedDaemons } from './daemons/liveness.js';
 
 /** A terminating pod's containers get SIGTERM this long after it left every node's endpoints (connections still on their way land). */
 const DRAIN_MS = 300;
@@ -203,6 +204,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   timer.start('containers');
   out.restarted = await syncContainers(lab, plan, diff, health, record, reporter);
   timer.start('routes');
+  const deadBefore = deadDaemons(record);
   const fresh = new Set(diff.createMachines.map((m) => m.netns));
   // `up` reads every node's routes back; other commands trust the record for nodes whose routes did not change.
   const counts = await mapLimit(plan.routes, PARALLEL, (r) => syncRoutesIfChanged(record.built, r.netns, r.routes, { fresh: fresh.has(r.netns), verify: opts.verify }));
@@ -222,6 +224,9 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   const services = await syncServices(cluster, record, readySet(cluster, record), freshness);
   out.endpointsAt = Date.now();
   out.proxySyncs.push(...services.synced);
+  const repaired = [...restartedDaemons(deadBefore, record), ...services.repaired];
+  out.repaired.push(...repaired);
+  for (const r of repaired) reporter.detail(`repaired: ${r}`);
   for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms${s.notes ? `; ${s.notes.join('; ')}` : ''}`);
   await syncIngress(plan, cluster, store, record, services.slices, reporter);
   await writeRecord(record);

@@ -61,6 +61,8 @@ export interface NodeProxyRecord {
   config?: string;
   /** whether its nfacct counters exist */
   nfacct?: boolean;
+  /** `table/chain` → rules written to each chain kube-proxy (and natOutgoing) owns: what `up` reads back */
+  ruleCounts?: Record<string, number>;
   /** kube-proxy's health-check server of this node */
   health?: { pid: number; hash: string };
 }

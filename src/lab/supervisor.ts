@@ -1,7 +1,9 @@
 /**
- * The lab's supervisor (`kemu supervise LAB`, started by the first reconcile, stopped by `down`): the
- * kubelet's and controller manager's loops for a running lab. Every 250 ms it looks at the recorded
- * container processes; every probe period it runs the due startup, liveness and readiness probes from
+ * The lab's supervisor (`kemu supervise LAB`, started by the first reconcile, stopped by `down`, brought
+ * back by its watchdog when killed): the kubelet's, calico-node's, kube-proxy's and controller manager's
+ * loops for a running lab. Every 250 ms it looks at the recorded container processes and node daemons
+ * (BIRD, the IPIP datapath, health-check servers); every second at the pod sandboxes and kube-proxy's canaries
+ * (src/lab/kube-proxy/canary.ts); every probe period it runs the due startup, liveness and readiness probes from
  * the pods' nodes (src/lab/probes). When a container died, a back-off expired, a probe changed its
  * verdict (a failed liveness probe: the container is stopped first), a pod is terminating, a
  * controller timer is due (a Job's back-off or deadline) or a controller has work (a rollout waiting
@@ -16,24 +18,75 @@ import { SERVER_COMM } from '../host/sandbox.js';
 import { checkedLabPaths } from '../host/lab-dirs.js';
 import { restartsAfter } from './kubelet/exits.js';
 import { sandboxTrouble } from './kubelet/sandbox-health.js';
+import { deadDaemon } from './daemons/liveness.js';
+import { CanaryWatch } from './kube-proxy/canary.js';
 import { applyProbeVerdicts, newSupervisorProbes, runDueProbes, type SupervisorProbes } from './probes/supervise.js';
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
-import { readRecord, stateFile, type LabRecord } from './state.js';
+import { readRecord, stateFile, writeRecord, type LabRecord } from './state.js';
+import { startWatchdog, supervisorRuns, WATCHDOG_BIN } from './supervisor-process.js';
+import type { ChildProcess } from 'node:child_process';
 
 const TICK_MS = 250;
+const SANDBOX_POLL_MS = 1000;
+let sandboxCheckedAt = 0;
 const quiet: Reporter = { phase: () => undefined, detail: () => undefined };
 const log = (text: string): void => void process.stdout.write(`${new Date().toISOString()} ${text}\n`);
 
 export async function supervise(lab: string): Promise<void> {
   await checkedLabPaths(lab);
+  log(`supervising lab ${lab} (pid ${process.pid})`);
+  if (!(await claim(lab))) return;
+  let watchdog: ChildProcess | undefined;
+  let watched = false;
+  const watch = async () => {
+    watched = true;
+    watchdog = await startWatchdog(lab, () => void (watched = false));
+    if (!watchdog) log(`no watchdog (${WATCHDOG_BIN} is missing): a killed supervisor comes back with the next command only`);
+  };
+  try {
+    await watch();
+    await loop(lab, async () => {
+      if (!watched) {
+        log('the watchdog died; starting another');
+        await watch();
+      }
+    });
+  } finally {
+    // A supervisor that leaves on purpose takes its watchdog along.
+    watched = true;
+    watchdog?.kill('SIGKILL');
+  }
+}
+
+/**
+ * A supervisor started by its watchdog (the previous one was killed) takes the record over, unless a
+ * command meanwhile started another one that runs. False: this one has nothing to do.
+ */
+async function claim(lab: string): Promise<boolean> {
+  const why = await withLabLock(lab, async () => {
+    const record = await readRecord(lab).catch(() => undefined);
+    if (!record) return 'no readable record';
+    if (record.supervisor?.pid === process.pid) return undefined;
+    if (record.supervisor && (await supervisorRuns(record))) return `pid ${record.supervisor.pid} supervises the lab`;
+    log(`taking over from pid ${record.supervisor?.pid ?? '(none)'}`);
+    record.supervisor = { pid: process.pid };
+    await writeRecord(record);
+    return undefined;
+  }).catch((err: Error) => err.message);
+  if (why) log(`${why}; exiting`);
+  return why === undefined;
+}
+
+async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> {
   let mtime = -1;
   let record: LabRecord | undefined;
   let checked = -1;
   const probes = newSupervisorProbes();
-  log(`supervising lab ${lab} (pid ${process.pid})`);
+  const canary = new CanaryWatch();
   for (;;) {
+    await everyTick();
     const st = await stat(stateFile(lab)).catch(() => undefined);
     if (!st) return log('the lab is gone; exiting');
     if (st.mtimeMs !== mtime) {
@@ -44,7 +97,7 @@ export async function supervise(lab: string): Promise<void> {
     if (record.supervisor?.pid !== process.pid) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
     try {
       // The controllers read only the record: look at them again only when it changed.
-      const why = await workToDo(record, probes, checked !== mtime);
+      const why = await workToDo(record, probes, canary, checked !== mtime);
       checked = mtime;
       if (why) {
         log(`reconciling: ${why}`);
@@ -52,6 +105,7 @@ export async function supervise(lab: string): Promise<void> {
           const current = await readRecord(lab);
           if (!current) return;
           await applyProbeVerdicts(current, probes);
+          canary.apply(current);
           const r = await reconcile(current, structuredClone(current.store), { reporter: quiet, timer: new PhaseTimer(quiet) });
           if (r.restarted.length) log(`restarted ${r.restarted.join(', ')}`);
         });
@@ -66,10 +120,18 @@ export async function supervise(lab: string): Promise<void> {
 }
 
 /** Why the lab needs a reconcile now, or undefined. */
-async function workToDo(record: LabRecord, probes: SupervisorProbes, recordChanged: boolean): Promise<string | undefined> {
+async function workToDo(record: LabRecord, probes: SupervisorProbes, canary: CanaryWatch, recordChanged: boolean): Promise<string | undefined> {
   const now = Date.now();
-  const sandbox = sandboxTrouble(record);
-  if (sandbox) return sandbox;
+  // Sandboxes once a second (three /proc reads per pod: 500 pods cost ~9 ms), containers every tick.
+  if (now - sandboxCheckedAt >= SANDBOX_POLL_MS) {
+    sandboxCheckedAt = now;
+    const sandbox = sandboxTrouble(record);
+    if (sandbox) return sandbox;
+  }
+  const daemon = deadDaemon(record);
+  if (daemon) return daemon;
+  const flushed = await canary.poll(record, now);
+  if (flushed) return flushed;
   for (const p of record.cluster.pods) {
     const key = `${p.namespace}/${p.name}`;
     const rt = record.pods[key];

@@ -16,7 +16,7 @@ import { planHealthChecks, planNodeProxies, proxyServicePorts, type NodeProxyPla
 import { planFabricRoutes } from '../../plan/routes.js';
 import { fabricNetns, nodeLogFile, nodeNetns } from '../../topology/names.js';
 import { deleteConntrack, restoreTables, saveTables } from '../../host/iptables.js';
-import { isAlive, killRecorded } from '../../host/netns.js';
+import { isAlive, killMarked } from '../../host/netns.js';
 import { syncRoutesIfChanged } from '../../host/routes.js';
 import { mapLimit, setSysctls } from '../../host/run.js';
 import { conntrackMaxNow, ensureNfacct, hostCpus } from '../../host/kube-proxy-node.js';
@@ -29,11 +29,15 @@ import { entryHashes, serviceChainsOnly } from '../../plan/kube-proxy/service-en
 import { activeChainsOf, planServicePort } from '../../plan/kube-proxy/service-plan.js';
 import { isServiceChainName } from '../../plan/kube-proxy/chain-names.js';
 import { servicePortKey } from '../../plan/kube-proxy/types.js';
+import { changedChains, countRulesWritten, withCanaryChains } from '../../plan/kube-proxy/canary.js';
+import { flushedNodes, flushedText, forceFullSync } from './canary.js';
 
 export interface ServiceSyncResult {
   slices: ServiceEndpoints[];
   /** nodes whose rules were (re)written, and how; ms is render + restore for that node */
   synced: Array<{ node: string; mode: 'full' | 'partial'; services: number; ms: number; notes?: string[] }>;
+  /** nodes found with flushed or missing chains (verify) and fully resynced */
+  repaired: string[];
 }
 
 /** `fresh*`: namespaces made in this run, whose tables and routes are known to be empty. */
@@ -51,6 +55,7 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   const ports = proxyServicePorts(c, slices);
   record.proxy ??= {};
   const synced: ServiceSyncResult['synced'] = [];
+  const repaired = fresh.verify ? await verifyChains(record, fresh.freshNodes) : [];
   await mapLimit(planNodeProxies(c, ports), 8, async (np) => {
     const r = await syncNode(np, ports, record, fresh.freshNodes.has(nodeOfNetns(np.netns)));
     if (r) synced.push(r);
@@ -60,7 +65,27 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   record.proxyPorts = ports;
   await syncHealthServers(c, ports, record);
   await syncRoutesIfChanged(record.built, fabricNetns(c.lab), planFabricRoutes(c, slices), { fresh: fresh.freshFabric, verify: fresh.verify });
-  return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)) };
+  return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)), repaired };
+}
+
+/**
+ * `up` reads back what every synced node should have: the canary checks, then every chain the last
+ * sync left (a chain deleted by hand); a node that fails either gets a full resync.
+ */
+async function verifyChains(record: LabRecord, fresh: Set<string>): Promise<string[]> {
+  const flushed = await flushedNodes(record, fresh);
+  const others = Object.entries(record.proxy ?? {}).filter(([n, p]) => p.config !== undefined && !fresh.has(n) && !flushed.has(n));
+  const differ = new Map<string, string[]>();
+  await mapLimit(others, 8, async ([n, p]) => {
+    const saved = await saveTables(nodeNetns(record.lab, n));
+    const gone = [...p.chains.nat.filter((c) => !saved.chains.nat.includes(c)).map((c) => `nat/${c}`), ...p.chains.filter.filter((c) => !saved.chains.filter.includes(c)).map((c) => `filter/${c}`)];
+    const changed = p.ruleCounts ? changedChains(p.ruleCounts, saved.ruleCounts ?? {}) : [];
+    const all = [...new Set([...gone, ...changed])].sort();
+    if (all.length) differ.set(n, all);
+  });
+  forceFullSync(record, [...flushed.keys(), ...differ.keys()]);
+  const chainsText = (c: string[]) => `${c.length} chain${c.length === 1 ? '' : 's'} not as written: ${c.slice(0, 3).join(', ')}${c.length > 3 ? ', …' : ''}`;
+  return [...[...flushed].map(([n, t]) => flushedText(n, t)), ...[...differ].map(([n, c]) => `kube-proxy rules of node ${n} (${chainsText(c)})`)].sort();
 }
 
 const EMPTY_TABLES = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] } };
@@ -87,7 +112,7 @@ async function syncNode(np: NodeProxyPlan, ports: ProxyServicePort[], record: La
   notes.push(...(await setUpNode(np)));
   const saved = fresh ? EMPTY_TABLES : await saveTables(np.netns);
   const restore = renderProxyRules(np.node, ports, { previousChains: saved.chains });
-  await write(np, restore, withHookRules(restore.payload, saved), ports, record);
+  await write(np, restore, withCanaryChains(withHookRules(restore.payload, saved)), ports, record);
   return done('full', restore.writtenServices.length);
 }
 
@@ -112,8 +137,11 @@ async function write(np: NodeProxyPlan, restore: ReturnType<typeof renderProxyRu
   const prev = record.proxy![nodeName]?.config === np.configHash ? record.proxy![nodeName] : undefined;
   const trimmed = dropUnchangedChains(payload, prev?.topChains);
   await restoreTables(np.netns, trimmed.payload);
+  // A full sync rewrites every chain of kube-proxy's; Calico's natOutgoing chains keep their counts.
+  const before = prev?.ruleCounts ?? Object.fromEntries(Object.entries(record.proxy![nodeName]?.ruleCounts ?? {}).filter(([k]) => !k.includes('/KUBE-')));
   record.proxy![nodeName] = {
     ...record.proxy![nodeName],
+    ruleCounts: countRulesWritten(trimmed.payload, before),
     config: np.configHash,
     nfacct: np.node.nfacct === true,
     hashes: np.hashes,
@@ -143,11 +171,13 @@ async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], rec
   const restore = renderProxyRules(np.node, subset, { previousChains: { nat: oldChains, filter: [] }, totalEndpoints });
   const now = entryHashes(restore.payload, changed);
   if ([...changed].some((k) => now[k] !== prev.entries![k])) return undefined;
-  await restoreTables(np.netns, serviceChainsOnly(restore.payload));
+  const written = serviceChainsOnly(restore.payload);
+  await restoreTables(np.netns, written);
   const stale = new Set(oldChains);
   const active = restore.natChains.filter(isServiceChainName);
   record.proxy![nodeName] = {
     ...prev,
+    ...(prev.ruleCounts ? { ruleCounts: countRulesWritten(written, prev.ruleCounts) } : {}),
     hashes: np.hashes,
     chains: { nat: [...new Set([...prev.chains.nat.filter((c) => !stale.has(c)), ...active])], filter: prev.chains.filter },
   };
@@ -189,6 +219,7 @@ async function syncNatOutgoing(c: ClusterState, netns: string, rec: NonNullable<
   const hooked = !fresh && (await saveTables(netns)).builtinRules.nat.some((r) => r.includes('-j cali-POSTROUTING'));
   await restoreTables(netns, hooked ? payload : payload.replace('COMMIT', `${hook.replace('-A POSTROUTING', '-I POSTROUTING 1')}\nCOMMIT`));
   rec.natOutgoing = hash;
+  rec.ruleCounts = countRulesWritten(payload, rec.ruleCounts);
 }
 
 /** iptables-save quotes only what needs it and may order matches differently; compare loosely. */
@@ -212,8 +243,10 @@ async function syncHealthServers(c: ClusterState, ports: ProxyServicePort[], rec
       return { node: n.name, checks, hash, prev, current };
     }),
   );
-  const restart = todo.filter((t) => !t.current);
-  await killRecorded(restart.flatMap((t) => (t.prev ? [t.prev.pid] : [])), { KEMU_LAB: c.lab, KEMU_CONTAINER: 'kube-proxy-health' });
+  const restart = todo.filter((t) => !t.current && (t.prev || t.checks.length));
+  // Found by their marks, not by the record: a run killed before it recorded a pid left that server listening.
+  const nodes = new Set(restart.map((t) => `node/${t.node}`));
+  if (restart.length) await killMarked((m) => m.KEMU_LAB === c.lab && m.KEMU_CONTAINER === 'kube-proxy-health' && nodes.has(m.KEMU_POD ?? ''));
   for (const t of restart) if (record.proxy![t.node]) delete record.proxy![t.node]!.health;
   const start = restart.filter((t) => t.checks.length);
   const pids = await startServers(

@@ -5,9 +5,9 @@
  * interfaces of the holder's namespace. A missing veth is repaired in place (veth, /32 route, proxy
  * ARP settings come from the node's defaults); a dead holder or a lost namespace is a changed sandbox.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { HOLDER_BIN } from '../../host/sandbox.js';
-import { isAliveSync, NETNS_DIR } from '../../host/netns.js';
+import { isAliveSync, NETNS_DIR, readProcSync } from '../../host/netns.js';
 import { ipBatch } from '../../host/run.js';
 import type { PodPlan } from '../../plan/types.js';
 import { podNetns } from '../../topology/names.js';
@@ -19,11 +19,9 @@ export type SandboxFault = 'holder' | 'netns' | 'veth';
 export function sandboxFault(netns: string, rt: PodRuntime): SandboxFault | undefined {
   if (!isAliveSync(rt.holderPid, HOLDER_BIN)) return 'holder';
   if (!existsSync(`${NETNS_DIR}/${netns}`)) return 'netns';
-  try {
-    if (!/^\s*eth0:/m.test(readFileSync(`/proc/${rt.holderPid}/net/dev`, 'latin1'))) return 'veth';
-  } catch {
-    return 'holder';
-  }
+  const dev = readProcSync(`/proc/${rt.holderPid}/net/dev`);
+  if (dev === undefined) return 'holder';
+  if (!/^\s*eth0:/m.test(dev)) return 'veth';
   return undefined;
 }
 
