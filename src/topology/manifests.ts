@@ -7,6 +7,7 @@ import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
+import { droppedWarning, SKIP_HINT, unsupportedMessage, unsupportedUses } from './unsupported.js';
 
 export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
@@ -23,6 +24,9 @@ export type Manifest =
   | { kind: 'IngressClass'; object: V1IngressClass; origin: string }
   | { kind: 'Secret'; object: V1Secret; origin: string }
   | WorkloadManifest;
+
+/** kind NetworkPolicy is understood but not enforced: accepting it silently would leave open what it closes. */
+const NETWORK_POLICY_NOT_ENFORCED = 'NetworkPolicy is not enforced yet: kemu has no policy engine (every pod reaches every pod), so the policy would silently not apply';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -41,7 +45,8 @@ async function k8s(): Promise<YamlModule> {
 /**
  * Parse one YAML text that may hold several documents. `origin` names where it came from in messages.
  * Problems are appended to `problems`; valid manifests are returned. With `skipUnsupported`, documents
- * of kinds kemu does not emulate are listed in `skipped` instead of being problems.
+ * of kinds kemu does not emulate, and fields it does not emulate (topology/unsupported.ts), are dropped
+ * and listed in `skipped` (one warning each) instead of being problems.
  */
 export async function parseManifests(text: string, origin: string, problems: InputProblem[], opts: { skipUnsupported?: boolean; skipped?: string[] } = {}): Promise<Manifest[]> {
   // The API server refuses a request body over 3 MiB before decoding it; kemu checks each document's
@@ -64,8 +69,21 @@ export async function parseManifests(text: string, origin: string, problems: Inp
     const where = docs.length > 1 ? `${origin} (document ${i + 1})` : origin;
     const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string } };
     if (opts.skipUnsupported && d.kind && !(SUPPORTED_KINDS as readonly string[]).includes(d.kind)) {
-      opts.skipped?.push(`${d.kind} ${d.metadata?.name ?? ''} (${where})`.trim());
+      opts.skipped?.push(`${d.kind}${d.metadata?.name ? ` ${d.metadata.name}` : ''} (${where}): ${d.kind === 'NetworkPolicy' ? NETWORK_POLICY_NOT_ENFORCED : 'kind not emulated'}`);
       return;
+    }
+    if (d.kind && (SUPPORTED_KINDS as readonly string[]).includes(d.kind)) {
+      let refused = false;
+      for (const use of unsupportedUses(d.kind, d, where)) {
+        if (opts.skipUnsupported) {
+          opts.skipped?.push(droppedWarning(d.kind, d, use));
+          use.drop();
+        } else {
+          problems.push({ path: use.path, message: unsupportedMessage(d.kind, d, use) });
+          refused = true;
+        }
+      }
+      if (refused) return;
     }
     const manifest = checkManifest(d, where, problems);
     if (manifest) out.push(manifest);
@@ -102,6 +120,10 @@ function expandLists(docs: unknown[], origin: string, problems: InputProblem[]):
 
 function checkManifest(doc: { kind?: string; apiVersion?: string }, where: string, problems: InputProblem[]): Manifest | undefined {
   const kind = doc.kind;
+  if (kind === 'NetworkPolicy') {
+    problems.push({ path: `${where}.kind`, message: `${NETWORK_POLICY_NOT_ENFORCED}; ${SKIP_HINT.replace('drop it', 'skip it')}` });
+    return undefined;
+  }
   if (!kind || !(SUPPORTED_KINDS as readonly string[]).includes(kind)) {
     problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
     return undefined;
