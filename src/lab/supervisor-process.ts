@@ -10,9 +10,18 @@ import { makeLabDir } from '../host/lab-dirs.js';
 import { isAlive, stillMarked } from '../host/netns.js';
 import type { LabRecord } from './state.js';
 
+/** Whether `pid` is a living process carrying the marks of `lab`'s supervisor (a pid in the record may be anything). */
+export async function isSupervisorOf(lab: string, pid: number | undefined): Promise<boolean> {
+  return pid !== undefined && (await stillMarked([pid], { KEMU_LAB: lab, KEMU_ROLE: 'supervisor' })).length === 1 && (await isAlive(pid));
+}
+
 export async function ensureSupervisor(record: LabRecord): Promise<void> {
-  if (process.env.KEMU_ROLE === 'supervisor') return; // the supervisor itself reconciles
-  if (record.supervisor && (await stillMarked([record.supervisor.pid], { KEMU_LAB: record.lab, KEMU_ROLE: 'supervisor' })).length && (await isAlive(record.supervisor.pid))) return;
+  if (process.env.KEMU_ROLE === 'supervisor') {
+    // The supervisor itself reconciles (only while the record names it, or names no real supervisor): it records itself.
+    if (process.env.KEMU_LAB === record.lab) record.supervisor = { pid: process.pid };
+    return;
+  }
+  if (await isSupervisorOf(record.lab, record.supervisor?.pid)) return;
   const dir = labLogsDir(record.lab);
   await makeLabDir(dir);
   const log = await open(`${dir}/supervisor.log`, 'a');

@@ -20,7 +20,8 @@ import { applyProbeVerdicts, newSupervisorProbes, runDueProbes, type SupervisorP
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
-import { readRecord, stateFile, type LabRecord } from './state.js';
+import { readRecord, stateFile, writeRecord, type LabRecord } from './state.js';
+import { isSupervisorOf } from './supervisor-process.js';
 
 const TICK_MS = 250;
 const quiet: Reporter = { phase: () => undefined, detail: () => undefined };
@@ -41,7 +42,17 @@ export async function supervise(lab: string): Promise<void> {
       mtime = st.mtimeMs;
     }
     if (!record) return log('no readable record; exiting');
-    if (record.supervisor?.pid !== process.pid) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
+    if (record.supervisor?.pid !== process.pid) {
+      // Defer only to a process that carries the supervisor's marks: any pid can be written into the state file.
+      if (await isSupervisorOf(lab, record.supervisor?.pid)) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
+      log(`the record names pid ${record.supervisor?.pid ?? '(none)'}, which is not this lab's supervisor; recording pid ${process.pid}`);
+      await withLabLock(lab, async () => {
+        const current = await readRecord(lab);
+        if (current && !(await isSupervisorOf(lab, current.supervisor?.pid))) await writeRecord({ ...current, supervisor: { pid: process.pid } });
+      });
+      mtime = -1;
+      continue;
+    }
     try {
       // The controllers read only the record: look at them again only when it changed.
       const why = await workToDo(record, probes, checked !== mtime);

@@ -141,7 +141,7 @@ export const BAD_INPUTS: BadInput[] = [
       workloads: [pod('a', { annotations: { 'cni.projectcalico.org/ipAddrs': '["10.244.0.7"]' } }), pod('b', { annotations: { 'cni.projectcalico.org/ipAddrs': '["10.244.0.7"]' } })],
     }),
     path: 'spec.workloads[1].metadata.annotations',
-    message: /10\.244\.0\.7 is already taken/,
+    message: /10\.244\.0\.7 \(cni\.projectcalico\.org\/ipAddrs\) is already assigned to pod default\/a/,
   },
   { name: 'manifest file missing', lab: 'kt-bad-nofile', text: topo('kt-bad-nofile', { workloads: ['does-not-exist.yaml'] }), path: 'spec.workloads[0]', message: /does-not-exist\.yaml' cannot be read/ },
   {

@@ -1,0 +1,89 @@
+/**
+ * Issue 9 §3 and §5 on a running lab: refused input changes nothing (the state file byte-identical);
+ * --skip-unsupported drops the field and says so; a pod pinned to a running pod's address is refused
+ * and the running pod keeps its address and sandbox; a foreign pid written into the record as the
+ * supervisor does not make the supervisor exit, and the record is repaired.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { NOTHING_LEFT, getJson, kemu, leftovers, markedProcesses, mustUp, pods, until, writeTopology } from '../helpers/kemu.js';
+
+const LAB = 'kt-sf-lab';
+const STATE = `/var/lib/kemu/${LAB}/state.json`;
+const pod = (name: string, extra: { annotations?: Record<string, string>; spec?: object } = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, ...(extra.annotations ? { annotations: extra.annotations } : {}) },
+  spec: { containers: [{ name: 'c', image: 'x' }], ...extra.spec },
+});
+const file = writeTopology(LAB, {
+  apiVersion: 'kemu.dev/v1alpha1',
+  kind: 'Topology',
+  metadata: { name: LAB },
+  spec: { network: { underlay: { subnet: '192.168.91.0/24' } }, nodes: [{ name: 'n1' }, { name: 'n2' }], workloads: [{ ...pod('old'), spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] } }] },
+});
+const apply = (docs: unknown[], ...extra: string[]) => kemu('apply', '--lab', LAB, '-f', writeTopology(LAB, undefined, docs.map((d) => stringify(d)).join('---\n')), ...extra);
+const supervisorPid = async () => JSON.parse(await readFile(STATE, 'utf8')).supervisor.pid as number;
+let sleeper: ReturnType<typeof execa> | undefined;
+
+beforeAll(async () => {
+  await mustUp(file);
+});
+afterAll(async () => {
+  sleeper?.kill('SIGKILL');
+  await kemu('down', '-q', LAB);
+  expect(await leftovers(LAB)).toEqual(NOTHING_LEFT);
+});
+
+describe('refused input changes nothing', () => {
+  it('a pod with readinessGates is refused by object and field; the state file stays byte-identical', async () => {
+    const before = await readFile(STATE);
+    const r = await apply([pod('gated', { spec: { readinessGates: [{ conditionType: 'example.com/lb-ready' }] } })]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/spec\.readinessGates: Pod default\/gated: this field is not emulated by kemu: .*pass --skip-unsupported to drop it with a warning/);
+    expect((await readFile(STATE)).equals(before)).toBe(true);
+  });
+
+  it('with --skip-unsupported the field is dropped, a warning names it, and the pod runs', async () => {
+    const r = await apply([pod('gated', { spec: { readinessGates: [{ conditionType: 'example.com/lb-ready' }] } })], '--skip-unsupported');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^skipped field .*\.spec\.readinessGates of Pod default\/gated: not emulated/m);
+    expect((await getJson(LAB, 'pod', 'gated')).spec.readinessGates).toBeUndefined();
+  });
+});
+
+describe('a pod pinned to an address a running pod holds (Calico IPAM)', () => {
+  it('is refused naming both pods and the address; the running pod keeps its address and sandbox', async () => {
+    const [old] = (await pods(LAB)).filter((p) => p.name === 'old');
+    const before = await readFile(STATE);
+    const r = await apply([pod('thief', { annotations: { 'cni.projectcalico.org/ipAddrs': JSON.stringify([old!.ip]) }, spec: { nodeName: 'n2' } })]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`pod default/thief: requested pod IP ${old!.ip} (cni.projectcalico.org/ipAddrs) is already assigned to pod default/old`);
+    expect((await readFile(STATE)).equals(before)).toBe(true);
+    const [still] = (await pods(LAB)).filter((p) => p.name === 'old');
+    expect(still).toEqual(old);
+  });
+});
+
+describe('the supervisor and a foreign pid in the record (§5)', () => {
+  it('does not defer to a process without its marks; the record names it again', async () => {
+    const real = await supervisorPid();
+    expect(await markedProcesses(`KEMU_LAB=${LAB}`)).toContain(real);
+    sleeper = execa('sleep', ['300']);
+    sleeper.catch(() => undefined); // killed in afterAll
+    const record = JSON.parse(await readFile(STATE, 'utf8'));
+    record.supervisor = { pid: sleeper.pid };
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(STATE, JSON.stringify(record), { mode: 0o600 });
+    await until('the supervisor to record itself again', 10_000, async () => (await supervisorPid()) === real);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await markedProcesses(`KEMU_ROLE=supervisor`)).toContain(real);
+    expect(existsSync(`/proc/${sleeper.pid}`)).toBe(true); // kemu killed nothing it does not own
+    const log = await readFile(`/run/kemu/${LAB}/logs/supervisor.log`, 'utf8');
+    expect(log).toContain(`the record names pid ${sleeper.pid}, which is not this lab's supervisor`);
+    expect(log).not.toContain('supervises the lab now; exiting');
+  });
+});
