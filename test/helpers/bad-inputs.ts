@@ -263,4 +263,18 @@ export const BAD_INPUTS: BadInput[] = [
     path: 'spec.workloads[0].endpoints[0].addresses[0]',
     message: /loopback/,
   },
+  {
+    name: 'a field kemu does not emulate (readinessGates)',
+    lab: 'kt-sf-unsup',
+    text: topo('kt-sf-unsup', { workloads: [{ ...pod('g'), spec: { readinessGates: [{ conditionType: 'example.com/x' }], containers: [{ name: 'c', image: 'x' }] } }] }),
+    path: 'spec.workloads[0].spec.readinessGates',
+    message: /Pod default\/g: this field is not emulated by kemu: .*remove it, or pass --skip-unsupported to drop it with a warning/,
+  },
+  {
+    name: 'a NetworkPolicy (not enforced yet)',
+    lab: 'kt-sf-netpol',
+    text: topo('kt-sf-netpol', { workloads: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny' }, spec: { podSelector: {} } }] }),
+    path: 'spec.workloads[0].kind',
+    message: /NetworkPolicy is not enforced yet/,
+  },
 ];
