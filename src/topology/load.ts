@@ -78,7 +78,7 @@ async function loadWorkloads(raw: RawTopology, dir: string, problems: InputProbl
         problems.push({ path, message: `manifest file '${item}' cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); paths are relative to the topology file` });
         continue;
       }
-      out.push(...(await parseManifests(text, `${path} (${item})`, problems, opts)));
+      out.push(...(await parseManifests(text, `${path} (${item})`, problems, { ...opts, file: resolve(dir, item) })));
     } else {
       out.push(...(await parseManifests(stringify(item), path, problems, opts)));
     }

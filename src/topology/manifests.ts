@@ -7,6 +7,7 @@ import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
+import { locateProblems } from './locate.js';
 import { droppedWarning, SKIP_HINT, unsupportedMessage, unsupportedUses } from './unsupported.js';
 
 export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS] as const;
@@ -46,9 +47,10 @@ async function k8s(): Promise<YamlModule> {
  * Parse one YAML text that may hold several documents. `origin` names where it came from in messages.
  * Problems are appended to `problems`; valid manifests are returned. With `skipUnsupported`, documents
  * of kinds kemu does not emulate, and fields it does not emulate (topology/unsupported.ts), are dropped
- * and listed in `skipped` (one warning each) instead of being problems.
+ * and listed in `skipped` (one warning each) instead of being problems. With `file`, problems are
+ * located (`file:line:col`) in `text`.
  */
-export async function parseManifests(text: string, origin: string, problems: InputProblem[], opts: { skipUnsupported?: boolean; skipped?: string[] } = {}): Promise<Manifest[]> {
+export async function parseManifests(text: string, origin: string, problems: InputProblem[], opts: { skipUnsupported?: boolean; skipped?: string[]; file?: string } = {}): Promise<Manifest[]> {
   // The API server refuses a request body over 3 MiB before decoding it; kemu checks each document's
   // raw text the same way, before YAML parsing, so a huge object costs no time or memory.
   const big = oversizedDocument(text);
@@ -58,13 +60,17 @@ export async function parseManifests(text: string, origin: string, problems: Inp
   }
   const { loadAllYaml } = await k8s();
   let docs: unknown[];
+  let hasList = false;
   try {
-    docs = expandLists(loadAllYaml(text).filter((d: unknown) => d != null), origin, problems);
+    const raw = loadAllYaml(text).filter((d: unknown) => d != null);
+    hasList = raw.some((d) => (d as { kind?: unknown }).kind === 'List');
+    docs = expandLists(raw, origin, problems);
   } catch (err) {
     problems.push({ path: origin, message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` });
     return [];
   }
   const out: Manifest[] = [];
+  const before = problems.length;
   docs.forEach((doc, i) => {
     const where = docs.length > 1 ? `${origin} (document ${i + 1})` : origin;
     const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string } };
@@ -88,6 +94,8 @@ export async function parseManifests(text: string, origin: string, problems: Inp
     const manifest = checkManifest(d, where, problems);
     if (manifest) out.push(manifest);
   });
+  // Problems carry the line and column in the manifest's own file.
+  if (opts.file && !hasList && problems.length > before) locateProblems(text, opts.file, origin, problems.slice(before), docs.length);
   return out;
 }
 

@@ -23,7 +23,7 @@ const file = writeTopology(LAB, {
   apiVersion: 'kemu.dev/v1alpha1',
   kind: 'Topology',
   metadata: { name: LAB },
-  spec: { network: { underlay: { subnet: '192.168.91.0/24' } }, nodes: [{ name: 'n1' }, { name: 'n2' }], workloads: [{ ...pod('old'), spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] } }] },
+  spec: { network: { underlay: { subnet: '192.168.91.0/24' } }, nodes: [{ name: 'n1' }, { name: 'n2' }], workloads: [{ ...pod('old'), metadata: { name: 'old', labels: { app: 'old' } }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] } }, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'old' }, spec: { selector: { app: 'old' }, ports: [{ port: 80 }] } }] },
 });
 const apply = (docs: unknown[], ...extra: string[]) => kemu('apply', '--lab', LAB, '-f', writeTopology(LAB, undefined, docs.map((d) => stringify(d)).join('---\n')), ...extra);
 const supervisorPid = async () => JSON.parse(await readFile(STATE, 'utf8')).supervisor.pid as number;
@@ -85,5 +85,21 @@ describe('the supervisor and a foreign pid in the record (§5)', () => {
     const log = await readFile(`/run/kemu/${LAB}/logs/supervisor.log`, 'utf8');
     expect(log).toContain(`the record names pid ${sleeper.pid}, which is not this lab's supervisor`);
     expect(log).not.toContain('supervises the lab now; exiting');
+  });
+});
+
+describe('kemu get -o json feeds kemu apply -f (a List, §2)', () => {
+  // As with kubectl, the objects are 'configured' (the applier and the applied configuration change), but
+  // nothing of the network does: the same pods, addresses and sandboxes, the same ClusterIP.
+  it.each(['pods', 'services'])('get %s -o json, applied back: accepted, the network untouched', async (kind) => {
+    const [podsBefore, svcBefore] = [await pods(LAB), await getJson(LAB, 'svc', 'old')];
+    const list = await kemu('get', kind, '-o', 'json', '--lab', LAB);
+    expect(list.exitCode).toBe(0);
+    expect(JSON.parse(list.stdout).kind).toBe('List');
+    const r = await kemu('apply', '--lab', LAB, '-f', writeTopology(LAB, undefined, list.stdout));
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/ created$/m);
+    expect(await pods(LAB)).toEqual(podsBefore);
+    expect((await getJson(LAB, 'svc', 'old')).spec.clusterIP).toBe(svcBefore.spec.clusterIP);
   });
 });
