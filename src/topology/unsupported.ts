@@ -6,6 +6,7 @@
  * own checks, so a dropped field is never validated or stored.
  */
 import { WORKLOAD_KINDS } from './workloads.js';
+import { isUnsafeNetSysctl, SAFE_NET_SYSCTLS } from './sysctls.js';
 
 type Obj = Record<string, unknown>;
 
@@ -61,7 +62,6 @@ function listEntries(holder: (spec: Obj) => Obj | undefined, at: string, name: s
   };
 }
 
-const isNetSysctl = (s: unknown) => isObj(s) && typeof s.name === 'string' && /^net[./]/.test(s.name);
 
 /** Pod-template fields (a Pod's own, or a workload's spec.template). */
 export const UNSUPPORTED_POD_FIELDS: UnsupportedField[] = [
@@ -72,9 +72,9 @@ export const UNSUPPORTED_POD_FIELDS: UnsupportedField[] = [
     find: ({ spec }) => (Array.isArray(spec.readinessGates) && spec.readinessGates.length ? [{ path: 'spec.readinessGates', drop: () => void delete spec.readinessGates }] : []),
   },
   {
-    field: 'spec.securityContext.sysctls (net.*)',
-    reason: "the kubelet has the runtime write a pod's net.* sysctls in its network namespace; kemu does not write them, so the pod's network would not behave as asked",
-    find: listEntries((s) => (isObj(s.securityContext) ? s.securityContext : undefined), 'spec.securityContext', 'sysctls', isNetSysctl),
+    field: 'spec.securityContext.sysctls (unsafe net.*)',
+    reason: `the kubelet rejects a pod with an unsafe sysctl (SysctlForbidden) unless --allowed-unsafe-sysctls allows it, and kemu's kubelet allows none; the safe net.* sysctls (${SAFE_NET_SYSCTLS.map((n) => n.replace('net.ipv4.', '')).join(', ')} under net.ipv4) are written in the pod's netns`,
+    find: listEntries((s) => (isObj(s.securityContext) ? s.securityContext : undefined), 'spec.securityContext', 'sysctls', isUnsafeNetSysctl),
   },
   annotation('kubernetes.io/ingress-bandwidth', "the CNI bandwidth plugin shapes the pod's traffic with tc; kemu does not emulate traffic shaping"),
   annotation('kubernetes.io/egress-bandwidth', "the CNI bandwidth plugin shapes the pod's traffic with tc; kemu does not emulate traffic shaping"),

@@ -103,3 +103,15 @@ describe('kemu get -o json feeds kemu apply -f (a List, §2)', () => {
     expect((await getJson(LAB, 'svc', 'old')).spec.clusterIP).toBe(svcBefore.spec.clusterIP);
   });
 });
+
+describe('pod sysctls, written in the sandbox as the runtime does', () => {
+  it('a safe net.* sysctl is set in the pod netns only; the node keeps its own', async () => {
+    const r = await apply([pod('tuned', { spec: { nodeName: 'n2', securityContext: { sysctls: [{ name: 'net.ipv4.ip_local_port_range', value: '20000 20100' }, { name: 'net/ipv4/tcp_fin_timeout', value: '17' }] } } })]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const read = (target: string, key: string) => kemu('exec', '--lab', LAB, target, '--', 'cat', `/proc/sys/net/ipv4/${key}`);
+    expect((await read('tuned', 'ip_local_port_range')).stdout.trim().split(/\s+/)).toEqual(['20000', '20100']);
+    expect((await read('tuned', 'tcp_fin_timeout')).stdout.trim()).toBe('17');
+    expect((await read('node/n2', 'ip_local_port_range')).stdout.trim().split(/\s+/)).not.toEqual(['20000', '20100']);
+    expect((await read('old', 'tcp_fin_timeout')).stdout.trim()).not.toBe('17');
+  });
+});

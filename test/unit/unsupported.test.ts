@@ -27,7 +27,7 @@ const svc = (spec: object, labels?: Record<string, string>) => ({ apiVersion: 'v
 const cases: Array<[string, unknown, string, (m: Manifest) => unknown]> = [
   ['readinessGates', pod({ readinessGates: [{ conditionType: 'example.com/lb' }] }), 'f.yaml.spec.readinessGates', (m) => (m.object as { spec: object }).spec],
   ['readinessGates in a Deployment template', deployment({ readinessGates: [{ conditionType: 'x' }] }), 'f.yaml.spec.template.spec.readinessGates', (m) => (m.object as { spec: { template: { spec: object } } }).spec.template.spec],
-  ['a net.* sysctl', pod({ securityContext: { sysctls: [{ name: 'kernel.shm_rmid_forced', value: '1' }, { name: 'net.ipv4.ip_local_port_range', value: '1024 2048' }] } }), 'f.yaml.spec.securityContext.sysctls[1]', (m) => (m.object as { spec: object }).spec],
+  ['an unsafe net.* sysctl', pod({ securityContext: { sysctls: [{ name: 'net.ipv4.ip_local_port_range', value: '1024 2048' }, { name: 'net.core.somaxconn', value: '1024' }] } }), 'f.yaml.spec.securityContext.sysctls[1]', (m) => (m.object as { spec: object }).spec],
   ['the bandwidth annotation', pod({}, { 'kubernetes.io/egress-bandwidth': '1M' }), "f.yaml.metadata.annotations['kubernetes.io/egress-bandwidth']", (m) => m.object.metadata],
   ['a Calico pool annotation', pod({}, { 'cni.projectcalico.org/ipv4pools': '["default"]' }), "f.yaml.metadata.annotations['cni.projectcalico.org/ipv4pools']", (m) => m.object.metadata],
   ['an IPv6 family', svc({ ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' }), 'f.yaml.spec.ipFamilies[1]', (m) => (m.object as { spec: object }).spec],
@@ -51,15 +51,15 @@ describe('unsupported fields', () => {
     const leaf = path.replace(/^f\.yaml\./, '').replace(/\[\d+\]$/, '');
     const text = JSON.stringify(part(manifests[0]!));
     if (leaf.includes('annotations')) expect(text).not.toContain(leaf.split("'")[1]);
-    else if (leaf.endsWith('sysctls')) expect(text).toContain('kernel.shm_rmid_forced'), expect(text).not.toContain('net.ipv4');
+    else if (leaf.endsWith('sysctls')) expect(text).toContain('net.ipv4.ip_local_port_range'), expect(text).not.toContain('somaxconn');
     else if (leaf.endsWith('ipFamilies')) expect(text).toContain('"ipFamilies":["IPv4"]');
     else expect(text).not.toContain(leaf.split('.').pop()!);
   });
 
-  it('accepts what kemu emulates or what does not change packets: PreferDualStack, IPv4 family, a kernel.* sysctl, sessionAffinity, trafficDistribution', async () => {
+  it('accepts what kemu emulates or what does not change packets: PreferDualStack, IPv4 family, safe sysctls, sessionAffinity, trafficDistribution', async () => {
     for (const doc of [
       svc({ ipFamilies: ['IPv4'], ipFamilyPolicy: 'PreferDualStack', sessionAffinity: 'ClientIP', trafficDistribution: 'PreferClose', externalIPs: ['203.0.113.9'], internalTrafficPolicy: 'Local' }),
-      pod({ securityContext: { sysctls: [{ name: 'kernel.shm_rmid_forced', value: '1' }] } }),
+      pod({ securityContext: { sysctls: [{ name: 'kernel.shm_rmid_forced', value: '1' }, { name: 'net/ipv4/tcp_keepalive_time', value: '600' }, { name: 'net.ipv4.ip_local_reserved_ports', value: '8080,9000-9100' }] } }),
     ]) {
       const { problems, manifests } = await parse(doc);
       expect(problems).toEqual([]);
@@ -124,5 +124,26 @@ describe('Service fields kemu emulates instead', () => {
     const headless = { ...(await build({})), name: 'hl', labels: { 'service.kubernetes.io/headless': '' } };
     const ports = proxyServicePorts({ services: [plain, other, headless] } as unknown as ClusterState, []);
     expect(ports.map((p) => p.name)).toEqual(['web']);
+  });
+});
+
+describe('pod sysctls (validateSysctls, the kubelet\'s safe set)', () => {
+  const withSysctls = (sysctls: unknown) => pod({ securityContext: { sysctls } });
+  it.each([
+    ['a bad name', [{ name: 'kernel..x', value: '1' }], 'f.yaml.spec.securityContext.sysctls[0].name', /must have at most 253 characters and match regex/],
+    ['a duplicate (slashes and dots are one name)', [{ name: 'net.ipv4.tcp_fin_timeout', value: '30' }, { name: 'net/ipv4/tcp_fin_timeout', value: '30' }], 'f.yaml.spec.securityContext.sysctls[1].name', /Duplicate value/],
+    ['an unsafe non-net sysctl', [{ name: 'kernel.msgmax', value: '1' }], 'f.yaml.spec.securityContext.sysctls[0].name', /SysctlForbidden/],
+    ['a value the sysctl does not take', [{ name: 'net.ipv4.ip_local_port_range', value: 'low high' }], 'f.yaml.spec.securityContext.sysctls[0].value', /numbers separated by blanks/],
+  ])('refused: %s', async (_n, sysctls, path, message) => {
+    const { problems } = await parse(withSysctls(sysctls));
+    expect(problems).toEqual([{ path, message: expect.stringMatching(message) }]);
+  });
+
+  it('the safe net.* ones reach the pod state (dotted names, trimmed values), the others do not', async () => {
+    const { podIntents } = await import('../../src/cluster/pods.js');
+    const { manifests } = await parse({ ...withSysctls([{ name: 'net/ipv4/ip_local_port_range', value: ' 20000 20100 ' }, { name: 'kernel.shm_rmid_forced', value: '1' }]), spec: { nodeName: 'n1', ...podSpec({ securityContext: { sysctls: [{ name: 'net/ipv4/ip_local_port_range', value: ' 20000 20100 ' }, { name: 'kernel.shm_rmid_forced', value: '1' }] } }) } });
+    const obj = { ...(manifests[0]!.object as object), metadata: { name: 'web', namespace: 'shop' } };
+    const [intent] = podIntents({ objects: { Pod: { 'shop/web': obj } } } as never, () => 'f.yaml');
+    expect(intent!.sysctls).toEqual({ 'net.ipv4.ip_local_port_range': '20000 20100' });
   });
 });
