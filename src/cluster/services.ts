@@ -12,7 +12,8 @@ import { firstFreeIn, parseRange, rangesContain, type IpRange } from '../util/ip
 import type { PodState, ServiceState } from './types.js';
 import { selects } from './endpoints.js';
 
-export const METALLB_IPS = 'metallb.universe.tf/loadBalancerIPs';
+/** MetalLB's address request: the current `metallb.io/` name first, then the deprecated `metallb.universe.tf/` one it still reads. */
+export const METALLB_IPS = ['metallb.io/loadBalancerIPs', 'metallb.universe.tf/loadBalancerIPs'];
 
 export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: PodState[], previous: ServiceState[], problems: InputProblem[]): ServiceState[] {
   const svcs = manifests.filter((m): m is Extract<Manifest, { kind: 'Service' }> => m.kind === 'Service');
@@ -125,7 +126,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
 }
 
 function pinnedLbIps(svc: V1Service): string[] {
-  const ann = svc.metadata?.annotations?.[METALLB_IPS];
+  const ann = METALLB_IPS.map((k) => svc.metadata?.annotations?.[k]).find((v) => v !== undefined);
   if (ann) return ann.split(',').map((s) => s.trim()).filter(Boolean);
   return svc.spec?.loadBalancerIP ? [svc.spec.loadBalancerIP] : [];
 }

@@ -31,6 +31,7 @@ const cases: Array<[string, unknown, string, (m: Manifest) => unknown]> = [
   ['the bandwidth annotation', pod({}, { 'kubernetes.io/egress-bandwidth': '1M' }), "f.yaml.metadata.annotations['kubernetes.io/egress-bandwidth']", (m) => m.object.metadata],
   ['a Calico pool annotation', pod({}, { 'cni.projectcalico.org/ipv4pools': '["default"]' }), "f.yaml.metadata.annotations['cni.projectcalico.org/ipv4pools']", (m) => m.object.metadata],
   ['an IPv6 family', svc({ ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' }), 'f.yaml.spec.ipFamilies[1]', (m) => (m.object as { spec: object }).spec],
+  ['a MetalLB pool name', { ...svc({ type: 'LoadBalancer' }), metadata: { name: 'web', annotations: { 'metallb.io/address-pool': 'blue' } } }, "f.yaml.metadata.annotations['metallb.io/address-pool']", (m) => m.object.metadata],
   ['RequireDualStack', svc({ ipFamilyPolicy: 'RequireDualStack' }), 'f.yaml.spec.ipFamilyPolicy', (m) => (m.object as { spec: object }).spec],
 ];
 
@@ -93,6 +94,15 @@ describe('Service fields kemu emulates instead', () => {
     expect(s.loadBalancerIPs).toEqual([]);
     expect(s.ports[0]!.nodePort).toBeGreaterThanOrEqual(30000);
     expect((await build({ type: 'LoadBalancer' })).loadBalancerIPs).toEqual(['192.168.60.0']);
+  });
+
+  it('MetalLB address requests under both prefixes (metallb.io/ and the deprecated metallb.universe.tf/)', async () => {
+    const meta = (k: string) => ({ ...svc({ type: 'LoadBalancer' }), metadata: { name: 'web', annotations: { [k]: '192.168.60.9' } } });
+    for (const k of ['metallb.io/loadBalancerIPs', 'metallb.universe.tf/loadBalancerIPs']) {
+      const { manifests } = await parse(meta(k));
+      const out: InputProblem[] = [];
+      expect(buildServices(net, manifests, [], [], out)[0]!.loadBalancerIPs).toEqual(['192.168.60.9']);
+    }
   });
 
   it('allocateLoadBalancerNodePorts: false allocates no node port (a given one stays)', async () => {
