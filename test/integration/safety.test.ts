@@ -2,7 +2,8 @@
  * Issue 9 §3 and §5 on a running lab: refused input changes nothing (the state file byte-identical);
  * --skip-unsupported drops the field and says so; a pod pinned to a running pod's address is refused
  * and the running pod keeps its address and sandbox; a foreign pid written into the record as the
- * supervisor does not make the supervisor exit, and the record is repaired.
+ * supervisor does not make the supervisor exit, and the record is repaired; get -o json output can be
+ * applied back; safe pod sysctls land in the pod's netns; a service-proxy-name Service gets no rules.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -113,5 +114,19 @@ describe('pod sysctls, written in the sandbox as the runtime does', () => {
     expect((await read('tuned', 'tcp_fin_timeout')).stdout.trim()).toBe('17');
     expect((await read('node/n2', 'ip_local_port_range')).stdout.trim().split(/\s+/)).not.toEqual(['20000', '20100']);
     expect((await read('old', 'tcp_fin_timeout')).stdout.trim()).not.toBe('17');
+  });
+});
+
+describe('kube-proxy ignores Services labelled service.kubernetes.io/service-proxy-name (its informer selector)', () => {
+  it('such a Service gets a ClusterIP but no rules; the plain one has them', async () => {
+    const other = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'other-proxy', labels: { 'service.kubernetes.io/service-proxy-name': 'foo' } }, spec: { selector: { app: 'old' }, ports: [{ port: 80 }] } };
+    const r = await apply([other]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const ip = (await getJson(LAB, 'svc', 'other-proxy')).spec.clusterIP as string;
+    const plain = (await getJson(LAB, 'svc', 'old')).spec.clusterIP as string;
+    const nat = (await execa('ip', ['netns', 'exec', `kemu-${LAB}.node.n1`, 'iptables-save', '-t', 'nat'])).stdout;
+    expect(nat).toContain(`-d ${plain}/32`);
+    expect(nat).not.toContain(`-d ${ip}/32`);
+    expect(nat).not.toContain('default/other-proxy');
   });
 });
