@@ -6,6 +6,7 @@ import { parseManifests, type Manifest } from '../../src/topology/manifests.js';
 import { buildServices } from '../../src/cluster/services.js';
 import { proxyServicePorts } from '../../src/plan/kube-proxy/nodes.js';
 import type { ClusterState } from '../../src/cluster/types.js';
+import { UNSUPPORTED_POD_FIELDS, UNSUPPORTED_SERVICE_FIELDS } from '../../src/topology/unsupported.js';
 
 async function parse(doc: unknown, skipUnsupported = false) {
   const problems: InputProblem[] = [];
@@ -31,11 +32,20 @@ const cases: Array<[string, unknown, string, (m: Manifest) => unknown]> = [
   ['the bandwidth annotation', pod({}, { 'kubernetes.io/egress-bandwidth': '1M' }), "f.yaml.metadata.annotations['kubernetes.io/egress-bandwidth']", (m) => m.object.metadata],
   ['a Calico pool annotation', pod({}, { 'cni.projectcalico.org/ipv4pools': '["default"]' }), "f.yaml.metadata.annotations['cni.projectcalico.org/ipv4pools']", (m) => m.object.metadata],
   ['an IPv6 family', svc({ ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' }), 'f.yaml.spec.ipFamilies[1]', (m) => (m.object as { spec: object }).spec],
+  ['the ingress bandwidth annotation', pod({}, { 'kubernetes.io/ingress-bandwidth': '10M' }), "f.yaml.metadata.annotations['kubernetes.io/ingress-bandwidth']", (m) => m.object.metadata],
+  ['a Calico IPAM-less address', pod({}, { 'cni.projectcalico.org/ipAddrsNoIpam': '["10.0.0.1"]' }), "f.yaml.metadata.annotations['cni.projectcalico.org/ipAddrsNoIpam']", (m) => m.object.metadata],
+  ['a Calico floating IP', pod({}, { 'cni.projectcalico.org/floatingIPs': '["1.2.3.4"]' }), "f.yaml.metadata.annotations['cni.projectcalico.org/floatingIPs']", (m) => m.object.metadata],
+  ['a MetalLB pool name (old prefix)', { ...svc({ type: 'LoadBalancer' }), metadata: { name: 'web', annotations: { 'metallb.universe.tf/address-pool': 'blue' } } }, "f.yaml.metadata.annotations['metallb.universe.tf/address-pool']", (m) => m.object.metadata],
   ['a MetalLB pool name', { ...svc({ type: 'LoadBalancer' }), metadata: { name: 'web', annotations: { 'metallb.io/address-pool': 'blue' } } }, "f.yaml.metadata.annotations['metallb.io/address-pool']", (m) => m.object.metadata],
   ['RequireDualStack', svc({ ipFamilyPolicy: 'RequireDualStack' }), 'f.yaml.spec.ipFamilyPolicy', (m) => (m.object as { spec: object }).spec],
 ];
 
 describe('unsupported fields', () => {
+  it('every entry of the table has a case below', () => {
+    const covered = (f: string) => cases.some(([, , path]) => path.includes(f.replace(/ \(.*\)$/, '').replace(/^spec\.securityContext\.sysctls$/, 'sysctls')));
+    expect([...UNSUPPORTED_POD_FIELDS, ...UNSUPPORTED_SERVICE_FIELDS].map((f) => f.field).filter((f) => !covered(f))).toEqual([]);
+  });
+
   it.each(cases)('%s: refused with its path, the object and the fix', async (_n, doc, path) => {
     const { problems, manifests } = await parse(doc);
     expect(manifests).toEqual([]);
