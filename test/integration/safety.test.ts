@@ -130,3 +130,14 @@ describe('kube-proxy ignores Services labelled service.kubernetes.io/service-pro
     expect(nat).not.toContain('default/other-proxy');
   });
 });
+
+describe('text from the user is printed escaped (§2)', () => {
+  it('an annotation holding a newline cannot forge a line of describe', async () => {
+    const r = await apply([pod('noisy', { annotations: { note: 'hi\nNode:         evil' }, spec: { nodeName: 'n1' } })]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const d = await kemu('describe', 'pod', 'noisy', '--lab', LAB);
+    expect(d.exitCode, d.stderr).toBe(0);
+    expect(d.stdout).toContain('note=hi\\nNode:         evil');
+    expect(d.stdout.split('\n').filter((l) => l.startsWith('Node:'))).toHaveLength(1);
+  });
+});
