@@ -78,21 +78,20 @@ export async function parseManifests(text: string, origin: string, problems: Inp
       opts.skipped?.push(`${d.kind}${d.metadata?.name ? ` ${d.metadata.name}` : ''} (${where}): ${d.kind === 'NetworkPolicy' ? NETWORK_POLICY_NOT_ENFORCED : 'kind not emulated'}`);
       return;
     }
-    if (d.kind && (SUPPORTED_KINDS as readonly string[]).includes(d.kind)) {
-      let refused = false;
+    // Refused fields are reported with the object's other problems (every problem at once).
+    let refused = false;
+    if (d.kind && (SUPPORTED_KINDS as readonly string[]).includes(d.kind))
       for (const use of unsupportedUses(d.kind, d, where)) {
-        if (opts.skipUnsupported) {
-          opts.skipped?.push(droppedWarning(d.kind, d, use));
-          use.drop();
-        } else {
+        if (!opts.skipUnsupported) {
           problems.push({ path: use.path, message: unsupportedMessage(d.kind, d, use) });
           refused = true;
+        } else {
+          opts.skipped?.push(droppedWarning(d.kind, d, use));
+          use.drop();
         }
       }
-      if (refused) return;
-    }
     const manifest = checkManifest(d, where, problems);
-    if (manifest) out.push(manifest);
+    if (manifest && !refused) out.push(manifest);
   });
   // Problems carry the line and column in the manifest's own file.
   if (opts.file && !hasList && problems.length > before) locateProblems(text, opts.file, origin, problems.slice(before), docs.length);

@@ -29,8 +29,8 @@ const SYSCTL_NAME = /^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[
 const NUMBERS = /^\d+([ \t]+\d+)*$/;
 const PORT_LIST = /^(\d+(-\d+)?(,\d+(-\d+)?)*)?$/;
 
-/** `net/ipv4/x` and `net.ipv4.x` are the same sysctl (the kubelet converts slashes). */
-export const sysctlName = (name: string): string => (name.includes('/') ? name.replace(/\./g, '\0').replace(/\//g, '.').replace(/\0/g, '/') : name);
+/** `net/ipv4/x` and `net.ipv4.x` are the same sysctl: a name whose first separator is '/' has '/' and '.' swapped (NormalizeName). */
+export const sysctlName = (name: string): string => (/^[^./]*\//.test(name) ? name.replace(/\./g, '\0').replace(/\//g, '.').replace(/\0/g, '/') : name);
 
 const isSafeNet = (name: string) => SAFE_NET_SYSCTLS.includes(sysctlName(name));
 export const isUnsafeNetSysctl = (s: unknown): boolean => {

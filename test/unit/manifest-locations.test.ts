@@ -40,6 +40,7 @@ describe('problem locations', () => {
     expect(problems.map((p) => `${p.where} ${p.path}`)).toEqual([
       'web.yaml:9:12 web.yaml (document 1).spec.ports[1].name',
       "web.yaml:16:37 web.yaml (document 2).metadata.annotations['kubernetes.io/egress-bandwidth']",
+      'web.yaml:14:9 web.yaml (document 2).metadata.name',
     ]);
   });
 

@@ -167,3 +167,9 @@ describe('pod sysctls (validateSysctls, the kubelet\'s safe set)', () => {
     expect(intent!.sysctls).toEqual({ 'net.ipv4.ip_local_port_range': '20000 20100' });
   });
 });
+
+it('a refused field is reported with the object\'s other problems, all at once', async () => {
+  const { problems, manifests } = await parse({ ...pod({ readinessGates: [{ conditionType: 'x' }] }), metadata: { name: 'Bad_Name' } });
+  expect(manifests).toEqual([]);
+  expect(problems.map((p) => p.path)).toEqual(['f.yaml.spec.readinessGates', 'f.yaml.metadata.name']);
+});
