@@ -12,11 +12,11 @@ import { pendingSummary } from '../lab/pending.js';
 import { supervisorWarning } from '../lab/supervisor-process.js';
 import { formatMs, json, outputFormat, table } from './output.js';
 
-export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string; wait?: boolean }, reporter: Reporter): Promise<string> {
+export async function upCommand(file: string, opts: { dryRun?: boolean; output?: string; wait?: boolean; skipUnsupported?: boolean }, reporter: Reporter): Promise<string> {
   const { up } = await import('../lab/up.js');
-  const r = await up(file, reporter, { dryRun: opts.dryRun, wait: opts.wait });
+  const r = await up(file, reporter, { dryRun: opts.dryRun, wait: opts.wait, skipUnsupported: opts.skipUnsupported });
   if (opts.output === 'json') return json(r);
-  const lines: string[] = [];
+  const lines: string[] = r.skipped.map((s) => `skipped ${s}`);
   if (r.diff.reasons.length === 0 && r.routes.added + r.routes.removed === 0 && r.proxySyncs.length === 0 && r.repaired.length === 0) lines.push(`lab ${r.lab} is up to date; nothing changed`);
   else {
     lines.push(`${opts.dryRun ? 'would change' : 'changed'}: ${r.diff.reasons.length} object${r.diff.reasons.length === 1 ? '' : 's'}`);
@@ -50,7 +50,7 @@ export function changeText(r: ChangeResult, opts: { output?: string; dryRun?: bo
   if (opts.output === 'json') return json(r);
   const verb = (a: string) => (opts.dryRun ? `${a} (dry run)` : a);
   const lines = [
-    ...r.skipped.map((s) => `skipped ${s}: kind not emulated`),
+    ...r.skipped.map((s) => `skipped ${s}`),
     ...r.objects.map((o) => `${o.kind.toLowerCase()}/${o.kind === 'Namespace' ? o.key : o.key.split('/')[1]}${o.kind !== 'Namespace' && !o.key.startsWith('default/') ? ` (namespace ${o.key.split('/')[0]})` : ''} ${verb(o.action)}`),
     ...outcomeLines(r),
   ];

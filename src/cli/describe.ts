@@ -9,12 +9,14 @@ import { nodeTaints, podViews } from '../lab/views.js';
 import { nodeLabels } from '../cluster/nodes.js';
 import { describeIngressLines } from '../lab/ingress/views.js';
 import { formatCpu, formatMemory } from '../util/quantity.js';
+import { printable } from '../util/printable.js';
 
 import { probeText, stateLines, workloadLines, type Lines } from './describe-workloads.js';
 
 function render(lines: Lines): string {
   const width = Math.max(...lines.filter((l): l is [string, string] => Array.isArray(l)).map(([k]) => k.length)) + 2;
-  return lines.map((l) => (Array.isArray(l) ? `${`${l[0]}:`.padEnd(width)}${l[1] === undefined || l[1] === '' ? '<none>' : l[1]}` : l)).join('\n') + '\n';
+  // Values quote the user's text (annotations may hold any character): escaped, so none can forge a line.
+  return lines.map((l) => (Array.isArray(l) ? `${`${l[0]}:`.padEnd(width)}${l[1] === undefined || l[1] === '' ? '<none>' : printable(l[1], 4000)}` : printable(l, 4000))).join('\n') + '\n';
 }
 
 const pairs = (m: Record<string, string> | undefined) => (m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(', ') : '<none>');

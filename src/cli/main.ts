@@ -43,8 +43,9 @@ program
   .option('--dry-run', 'show what would change and change nothing')
   .option('--no-wait', 'return after the first pass instead of waiting for Deployment rollouts to finish')
   .option('-q, --quiet', 'no progress output')
+  .option('--skip-unsupported', 'drop workload kinds and fields kemu does not emulate, each with a warning, instead of refusing the topology')
   .addOption(outputOption('json'))
-  .action(async (file: string, opts: { dryRun?: boolean; quiet?: boolean; output?: string; wait?: boolean }) => {
+  .action(async (file: string, opts: { dryRun?: boolean; quiet?: boolean; output?: string; wait?: boolean; skipUnsupported?: boolean }) => {
     process.stdout.write(await (await commands()).upCommand(file, opts, stderrReporter(!!opts.quiet || opts.output === 'json')));
   });
 
@@ -123,7 +124,7 @@ changeOptions(
     .command('apply')
     .description('create or update objects in a running lab from Kubernetes YAML, like kubectl apply (Namespace, Pod, Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, ReplicationController, Service, Endpoints, EndpointSlice, Ingress, IngressClass, TLS Secret); waits for the rollouts of what it changed')
     .requiredOption('-f, --filename <file>', 'a YAML file (several documents allowed), a folder of them, or - for standard input; repeatable', collect, [])
-    .option('--skip-unsupported', 'skip objects of kinds kemu does not emulate instead of refusing the whole input'),
+    .option('--skip-unsupported', 'skip objects of kinds, and drop fields, kemu does not emulate (each with a warning) instead of refusing the whole input'),
 ).action(async (opts: ChangeFlags & { filename: string[]; skipUnsupported?: boolean }) => {
   const { manifests, skipped } = await manifestsFrom(opts.filename, !!opts.skipUnsupported);
   const r = await (await changes()).applyFiles(await labName(opts.lab), manifests, stderrReporter(!!opts.quiet || opts.output === 'json'), opts);

@@ -1,7 +1,9 @@
 /** Text output: kubectl-like tables and JSON. */
+import { printable } from '../util/printable.js';
 
 export function table(headers: string[], rows: Array<Array<string | number | undefined>>): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '<none>' : String(c))))];
+  // Cells may quote the user's text: escaped, so a value with a newline cannot forge a row.
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '<none>' : printable(c, 10_000))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n';
 }

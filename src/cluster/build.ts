@@ -129,6 +129,7 @@ function podState(p: PodIntent, ip: string, hostIP: string): PodState {
     ip,
     hostIP,
     ...(p.hostname ? { hostname: p.hostname } : {}),
+    ...(p.sysctls ? { sysctls: p.sysctls } : {}),
     containers: p.containers,
     ...(p.owner ? { owner: p.owner } : {}),
     ...(p.terminating ? { terminating: true as const } : {}),

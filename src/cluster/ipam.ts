@@ -27,6 +27,7 @@ export function allocate(poolText: string, blockSize: number, requests: IpamRequ
   const blocks = blocksOf(pool, blockSize);
   const owner = new Map<number, string>(); // block index → node
   const used = new Set<number>();
+  const holder = new Map<number, string>(); // ip → key of the request that holds it
   const addresses = new Map<string, string>();
   const failures: IpamResult['failures'] = [];
   const blockIndex = (ip: number) => Math.floor((ip - pool.base) / 2 ** (32 - blockSize));
@@ -41,18 +42,20 @@ export function allocate(poolText: string, blockSize: number, requests: IpamRequ
   }
   const take = (r: IpamRequest, ip: number) => {
     used.add(ip);
+    holder.set(ip, r.key);
     addresses.set(r.key, intToIp(ip));
     const bi = blockIndex(ip);
     if (!owner.has(bi)) owner.set(bi, r.node);
   };
-  // Pinned addresses first, then remembered ones, so neither can be handed to someone else.
-  for (const pass of [true, false]) {
+  // Remembered addresses first: a running pod keeps its address, and a pod pinned to it is refused, as
+  // Calico's IPAM refuses to assign an address that is in use. Then pinned ones, before any free pick.
+  for (const pass of [false, true]) {
     for (const r of requests) {
       if (r.pinned !== pass || !r.want) continue;
       const ip = ipToInt(r.want);
       if (!cidrContains(pool, ip)) continue;
       if (used.has(ip)) {
-        if (pass) failures.push({ key: r.key, reason: `requested pod IP ${r.want} is already taken` });
+        if (pass) failures.push({ key: r.key, reason: `requested pod IP ${r.want} (cni.projectcalico.org/ipAddrs) is already assigned to pod ${holder.get(ip)}; Calico's IPAM refuses an address in use: pin another address, or delete ${holder.get(ip)} first` });
         continue;
       }
       const bi = blockIndex(ip);

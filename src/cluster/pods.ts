@@ -5,6 +5,7 @@ import type { ContainerState, ProbeSpec } from './types.js';
 import { stableJson } from '../util/stable-json.js';
 import { programOf } from './programs.js';
 import { exitAnnotations } from '../topology/annotations.js';
+import { podNetSysctls } from '../topology/sysctls.js';
 import { controllerOf, getObject, isFinished, isTerminating, type Json, type Store, type StoredPod } from './store.js';
 
 /** A pod bound to a node, before it is addressed. */
@@ -15,6 +16,8 @@ export interface PodIntent {
   annotations: Record<string, string>;
   nodeName: string;
   hostname?: string;
+  /** The net.* sysctls the runtime writes in the sandbox (securityContext.sysctls). */
+  sysctls?: Record<string, string>;
   containers: ContainerState[];
   owner?: { kind: string; name: string };
   terminating: boolean;
@@ -43,6 +46,7 @@ export function podIntents(store: Store, originOf: (pod: StoredPod) => string): 
       const owner = controllerOf(p.metadata);
       const exit = exitAnnotations(p.metadata.annotations);
       const afterMs = exit.afterMs ?? (owner?.kind === 'Job' ? JOB_EXIT_AFTER_MS : undefined);
+      const sysctls = podNetSysctls(p.spec?.securityContext?.sysctls);
       return {
         namespace: p.metadata.namespace ?? 'default',
         name: p.metadata.name,
@@ -50,6 +54,7 @@ export function podIntents(store: Store, originOf: (pod: StoredPod) => string): 
         annotations: p.metadata.annotations ?? {},
         nodeName: p.spec!.nodeName!,
         ...(p.spec?.hostname ? { hostname: p.spec.hostname } : {}),
+        ...(Object.keys(sysctls).length ? { sysctls } : {}),
         containers: containersOf((p.spec?.containers ?? []) as V1Container[], afterMs === undefined ? undefined : { afterMs, code: exit.code ?? 0 }),
         ...(owner ? { owner: { kind: owner.kind, name: owner.name } } : {}),
         terminating: isTerminating(p),

@@ -12,7 +12,8 @@ import { firstFreeIn, parseRange, rangesContain, type IpRange } from '../util/ip
 import type { PodState, ServiceState } from './types.js';
 import { selects } from './endpoints.js';
 
-export const METALLB_IPS = 'metallb.universe.tf/loadBalancerIPs';
+/** MetalLB's address request: the current `metallb.io/` name first, then the deprecated `metallb.universe.tf/` one it still reads. */
+export const METALLB_IPS = ['metallb.io/loadBalancerIPs', 'metallb.universe.tf/loadBalancerIPs'];
 
 export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: PodState[], previous: ServiceState[], problems: InputProblem[]): ServiceState[] {
   const svcs = manifests.filter((m): m is Extract<Manifest, { kind: 'Service' }> => m.kind === 'Service');
@@ -83,6 +84,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
   for (const { state: s, svc, origin } of out) {
     if (s.type !== 'LoadBalancer') continue;
     const wanted = pinnedLbIps(svc);
+    if (svc.spec?.loadBalancerClass) continue; // no controller of that class: <pending>, as MetalLB leaves a Service of another class
     for (const ip of wanted) {
       if (!lbPool) continue; // no LB controller: the Service stays <pending>, as in a cluster without one
       if (!rangesContain(lbPool, ipToInt(ip))) problems.push({ path: `${origin}.spec.loadBalancerIP`, message: `${ip} is not in the lab's load-balancer pool (spec.network.loadBalancerPool ${net.loadBalancerPool!.join(', ')})` });
@@ -93,12 +95,13 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
   if (problems.length) return out.map((o) => o.state);
 
   // Then what each service had before, then the lowest free.
-  for (const { state: s, origin } of out) {
+  for (const { state: s, svc, origin } of out) {
     const before = prev.get(`${s.namespace}/${s.name}`);
     if (!s.clusterIP) s.clusterIP = keepOrTake(usedIps, before?.clusterIP, (ip) => cidrContains(serviceCidr, ipToInt(ip)), () => firstFree(serviceCidr.base + 1, serviceCidr.base + serviceCidr.size - 2, (n) => intToIp(n), usedIps), `${s.namespace}/${s.name}`) ?? fail(problems, `${origin}.spec.clusterIP`, `the service CIDR ${net.serviceCIDR} is full`);
     const portOk = (p: number) => p >= net.nodePortRange.min && p <= net.nodePortRange.max;
     const freePort = (proto: string) => firstFree(net.nodePortRange.min, net.nodePortRange.max, (n) => `${proto}/${n}`, usedNodePorts);
-    if (s.type !== 'ClusterIP')
+    // allocateLoadBalancerNodePorts: false: a LoadBalancer Service gets only the node ports it names.
+    if (s.type !== 'ClusterIP' && !(s.type === 'LoadBalancer' && svc.spec?.allocateLoadBalancerNodePorts === false))
       s.ports.forEach((p, i) => {
         if (p.nodePort !== undefined) return;
         const had = before?.ports.find((b) => b.name === p.name && b.protocol === p.protocol)?.nodePort;
@@ -111,8 +114,9 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
       if (got) s.healthCheckNodePort = Number(got.split('/')[1]);
     }
     if (s.type === 'LoadBalancer' && s.loadBalancerIPs.length === 0) {
-      // No pool (no LB controller) or a full one: EXTERNAL-IP stays <pending>, as MetalLB leaves it; ClusterIP and NodePorts work.
-      if (!lbPool) continue;
+      // No pool (no LB controller), a full one, or a class no controller here handles: EXTERNAL-IP stays <pending>,
+      // as MetalLB leaves it; ClusterIP and NodePorts work.
+      if (!lbPool || svc.spec?.loadBalancerClass) continue;
       const got = keepOrTake(usedLbIps, before?.loadBalancerIPs[0], (ip) => rangesContain(lbPool, ipToInt(ip)), () => firstFreeIn(lbPool, (ip) => usedLbIps.has(ip)), `${s.namespace}/${s.name}`);
       if (got) s.loadBalancerIPs = [got];
     }
@@ -122,7 +126,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
 }
 
 function pinnedLbIps(svc: V1Service): string[] {
-  const ann = svc.metadata?.annotations?.[METALLB_IPS];
+  const ann = METALLB_IPS.map((k) => svc.metadata?.annotations?.[k]).find((v) => v !== undefined);
   if (ann) return ann.split(',').map((s) => s.trim()).filter(Boolean);
   return svc.spec?.loadBalancerIP ? [svc.spec.loadBalancerIP] : [];
 }

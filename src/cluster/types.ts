@@ -52,6 +52,8 @@ export interface PodState {
   hostIP: string;
   /** UTS hostname: spec.hostname, else the pod name (a StatefulSet pod's is its name). */
   hostname?: string;
+  /** The net.* sysctls written in the sandbox's netns (securityContext.sysctls, the kubelet's safe set). */
+  sysctls?: Record<string, string>;
   containers: ContainerState[];
   /** The pod's controller (ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController). */
   owner?: { kind: string; name: string };

@@ -44,7 +44,7 @@ export async function readManifests(sources: string[], problems: InputProblem[],
         problems.push({ path: file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
         continue;
       }
-      out.push(...(await parseManifests(text, file === '-' ? '(stdin)' : file, problems, { skipUnsupported, skipped })));
+      out.push(...(await parseManifests(text, file === '-' ? '(stdin)' : file, problems, { skipUnsupported, skipped, file: file === '-' ? '(stdin)' : file })));
     }
   }
   return out;

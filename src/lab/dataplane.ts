@@ -74,6 +74,7 @@ export async function createPods(lab: string, pods: PodPlan[], record: LabRecord
   // Persist the pids now: an interruption from here on leaves processes `down` can name.
   await writeRecord(record);
   reporter.detail(`${pods.length} sandboxes started`);
+  await writePodSysctls(pods, reporter);
   const byNode = new Map<string, PodPlan[]>();
   for (const p of pods) byNode.set(p.nodeNetns, [...(byNode.get(p.nodeNetns) ?? []), p]);
   await mapLimit([...byNode], PARALLEL, ([node, list]) => ipBatch(node, list.flatMap((p) => p.nodeLines)));
@@ -133,4 +134,18 @@ export async function startContainers(lab: string, list: Array<{ pod: PodPlan; c
     };
   }
   return list.length;
+}
+
+/**
+ * The pods' securityContext sysctls, written in their netns before the containers start, as the
+ * runtime does. A value the kernel refuses is reported and the pod runs without it (the runtime would
+ * fail the sandbox; the values were checked against the form each sysctl takes).
+ */
+async function writePodSysctls(pods: PodPlan[], reporter: Reporter): Promise<void> {
+  const asking = pods.filter((p) => p.sysctls && Object.keys(p.sysctls).length);
+  if (asking.length === 0) return;
+  await mapLimit(asking, PARALLEL, (p) =>
+    setSysctls(p.netns, p.sysctls!).catch((err: Error) => reporter.detail(`pod ${p.key}: the kernel refused its sysctls (${err.message.split('\n')[0]})`)),
+  );
+  reporter.detail(`sysctls written in ${asking.length} pod${asking.length === 1 ? '' : 's'}`);
 }

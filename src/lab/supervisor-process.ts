@@ -46,8 +46,17 @@ async function spawnDetached(lab: string, argv: string[]): Promise<ChildProcess>
   }
 }
 
+/** Whether `pid` is a living process carrying the marks of `lab`'s supervisor (a pid in the record may be anything). */
+export async function isSupervisorOf(lab: string, pid: number | undefined): Promise<boolean> {
+  return pid !== undefined && (await stillMarked([pid], marks(lab))).length === 1 && (await isAlive(pid));
+}
+
 export async function ensureSupervisor(record: LabRecord): Promise<void> {
-  if (process.env.KEMU_ROLE === 'supervisor') return; // the supervisor itself reconciles
+  if (process.env.KEMU_ROLE === 'supervisor') {
+    // The supervisor itself reconciles (only while the record names it, or names no real supervisor): it records itself.
+    if (process.env.KEMU_LAB === record.lab) record.supervisor = { pid: process.pid };
+    return;
+  }
   if (await supervisorRuns(record)) return;
   const child = await spawnDetached(record.lab, supervisorArgv(record.lab));
   child.unref();

@@ -25,7 +25,7 @@ import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
 import { readRecord, stateFile, writeRecord, type LabRecord } from './state.js';
-import { startWatchdog, supervisorRuns, WATCHDOG_BIN } from './supervisor-process.js';
+import { isSupervisorOf, startWatchdog, supervisorRuns, WATCHDOG_BIN } from './supervisor-process.js';
 import type { ChildProcess } from 'node:child_process';
 
 const TICK_MS = 250;
@@ -94,7 +94,17 @@ async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> 
       mtime = st.mtimeMs;
     }
     if (!record) return log('no readable record; exiting');
-    if (record.supervisor?.pid !== process.pid) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
+    if (record.supervisor?.pid !== process.pid) {
+      // Defer only to a process that carries the supervisor's marks: any pid can be written into the state file.
+      if (await isSupervisorOf(lab, record.supervisor?.pid)) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
+      log(`the record names pid ${record.supervisor?.pid ?? '(none)'}, which is not this lab's supervisor; recording pid ${process.pid}`);
+      await withLabLock(lab, async () => {
+        const current = await readRecord(lab);
+        if (current && !(await isSupervisorOf(lab, current.supervisor?.pid))) await writeRecord({ ...current, supervisor: { pid: process.pid } });
+      });
+      mtime = -1;
+      continue;
+    }
     try {
       // The controllers read only the record: look at them again only when it changed.
       const why = await workToDo(record, probes, canary, checked !== mtime);

@@ -21,13 +21,16 @@ export interface UpResult extends ReconcileResult {
   lab: string;
   applied: boolean;
   objects: ApplyResult[];
+  /** What --skip-unsupported dropped, one warning each. */
+  skipped: string[];
   timings: Array<{ phase: string; ms: number }>;
 }
 
-export async function up(file: string, reporter: Reporter, opts: { dryRun?: boolean; wait?: boolean } = {}): Promise<UpResult> {
+export async function up(file: string, reporter: Reporter, opts: { dryRun?: boolean; wait?: boolean; skipUnsupported?: boolean } = {}): Promise<UpResult> {
   const timer = new PhaseTimer(reporter);
   timer.start('validate');
-  const topology = await loadTopology(file);
+  const skipped: string[] = [];
+  const topology = await loadTopology(file, { skipUnsupported: opts.skipUnsupported, skipped });
   const lab = topology.name;
   if (!opts.dryRun) await preflight();
   await refuseSctp(topology.file, topology.manifests);
@@ -46,6 +49,6 @@ export async function up(file: string, reporter: Reporter, opts: { dryRun?: bool
       : { version: 2, lab, topologyFile: topology.file, spec: spec as LabSpec, store: emptyStore(), cluster: { lab, network: topology.network, nodes: [], externalHosts: [], pods: [], services: [], manualEndpoints: [] }, built: {}, pods: {}, updatedAt: '' };
     const r = await reconcile(record, store, { reporter, timer, origins: topologyOrigins(topology), dryRun: opts.dryRun, wait: opts.wait ?? true, verify: true, waitFor: changedObjects(objects) });
     timer.end();
-    return { ...r, lab, applied: !opts.dryRun, objects, timings: timer.timings };
+    return { ...r, lab, applied: !opts.dryRun, objects, skipped, timings: timer.timings };
   });
 }

@@ -40,7 +40,8 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
   });
   const hostname = (pod.hostname ?? pod.name).slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');
   // The sandbox's hash leaves the containers out: a container changes by restarting, not by a new sandbox.
-  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines };
+  // Sysctls only when asked for: the hash of every other sandbox stays what it was.
+  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines, ...(pod.sysctls ? { sysctls: pod.sysctls } : {}) };
   return {
     containers,
     key: `${pod.namespace}/${pod.name}`,

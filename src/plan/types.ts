@@ -41,6 +41,8 @@ export interface PodPlan {
   nodeLines: string[];
   /** Lines run inside the pod by its holder: the veth pair (host end into the node), eth0's /32, the 169.254.1.1 routes. */
   podLines: string[];
+  /** net.* sysctls written in the pod's netns before its containers start (securityContext.sysctls). */
+  sysctls?: Record<string, string>;
   containers: ContainerPlan[];
   /** Deleted: kept until it has left every node's endpoints, then removed. */
   terminating: boolean;

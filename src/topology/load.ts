@@ -13,7 +13,13 @@ import { ingressControllerManifests, resolveIngress } from './ingress-controller
 import { intToIp, parseCidr, splitAddress } from '../util/ipv4.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
-export async function loadTopology(path: string): Promise<Topology> {
+/** With `skipUnsupported`, fields and kinds kemu does not emulate are dropped, each named in `skipped`. */
+export interface LoadOptions {
+  skipUnsupported?: boolean;
+  skipped?: string[];
+}
+
+export async function loadTopology(path: string, opts: LoadOptions = {}): Promise<Topology> {
   const file = resolve(path);
   let text: string;
   try {
@@ -21,11 +27,11 @@ export async function loadTopology(path: string): Promise<Topology> {
   } catch (err) {
     throw new InputError(path, [{ path: '', message: `cannot read the topology file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }
-  return parseTopology(text, file);
+  return parseTopology(text, file, opts);
 }
 
 /** Parse and check topology text; `file` is used for messages and to resolve manifest paths. */
-export async function parseTopology(text: string, file: string): Promise<Topology> {
+export async function parseTopology(text: string, file: string, opts: LoadOptions = {}): Promise<Topology> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {
@@ -46,7 +52,7 @@ export async function parseTopology(text: string, file: string): Promise<Topolog
   }
   const raw = parsed.data;
   const problems: InputProblem[] = [];
-  const manifests = await loadWorkloads(raw, dirname(file), problems);
+  const manifests = await loadWorkloads(raw, dirname(file), problems, opts);
   const kubeProxy = await loadKubeProxyConfigs(raw.spec.kubeProxy, raw.spec.nodes, dirname(file), problems);
   const topology = resolveTopology(raw, file, manifests, kubeProxy);
   const ingress = resolveIngress(raw, topology.network, problems);
@@ -59,7 +65,8 @@ export async function parseTopology(text: string, file: string): Promise<Topolog
   return topology;
 }
 
-async function loadWorkloads(raw: RawTopology, dir: string, problems: InputProblem[]): Promise<Manifest[]> {
+
+async function loadWorkloads(raw: RawTopology, dir: string, problems: InputProblem[], opts: LoadOptions): Promise<Manifest[]> {
   const out: Manifest[] = [];
   for (const [i, item] of raw.spec.workloads.entries()) {
     const path = `spec.workloads[${i}]`;
@@ -71,9 +78,9 @@ async function loadWorkloads(raw: RawTopology, dir: string, problems: InputProbl
         problems.push({ path, message: `manifest file '${item}' cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); paths are relative to the topology file` });
         continue;
       }
-      out.push(...(await parseManifests(text, `${path} (${item})`, problems)));
+      out.push(...(await parseManifests(text, `${path} (${item})`, problems, { ...opts, file: resolve(dir, item) })));
     } else {
-      out.push(...(await parseManifests(stringify(item), path, problems)));
+      out.push(...(await parseManifests(stringify(item), path, problems, opts)));
     }
   }
   return out;

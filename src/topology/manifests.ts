@@ -7,6 +7,8 @@ import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
+import { locateProblems } from './locate.js';
+import { droppedWarning, SKIP_HINT, unsupportedMessage, unsupportedUses } from './unsupported.js';
 
 export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
@@ -23,6 +25,9 @@ export type Manifest =
   | { kind: 'IngressClass'; object: V1IngressClass; origin: string }
   | { kind: 'Secret'; object: V1Secret; origin: string }
   | WorkloadManifest;
+
+/** kind NetworkPolicy is understood but not enforced: accepting it silently would leave open what it closes. */
+const NETWORK_POLICY_NOT_ENFORCED = 'NetworkPolicy is not enforced yet: kemu has no policy engine (every pod reaches every pod), so the policy would silently not apply';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -41,9 +46,11 @@ async function k8s(): Promise<YamlModule> {
 /**
  * Parse one YAML text that may hold several documents. `origin` names where it came from in messages.
  * Problems are appended to `problems`; valid manifests are returned. With `skipUnsupported`, documents
- * of kinds kemu does not emulate are listed in `skipped` instead of being problems.
+ * of kinds kemu does not emulate, and fields it does not emulate (topology/unsupported.ts), are dropped
+ * and listed in `skipped` (one warning each) instead of being problems. With `file`, problems are
+ * located (`file:line:col`) in `text`.
  */
-export async function parseManifests(text: string, origin: string, problems: InputProblem[], opts: { skipUnsupported?: boolean; skipped?: string[] } = {}): Promise<Manifest[]> {
+export async function parseManifests(text: string, origin: string, problems: InputProblem[], opts: { skipUnsupported?: boolean; skipped?: string[]; file?: string } = {}): Promise<Manifest[]> {
   // The API server refuses a request body over 3 MiB before decoding it; kemu checks each document's
   // raw text the same way, before YAML parsing, so a huge object costs no time or memory.
   const big = oversizedDocument(text);
@@ -53,23 +60,41 @@ export async function parseManifests(text: string, origin: string, problems: Inp
   }
   const { loadAllYaml } = await k8s();
   let docs: unknown[];
+  let hasList = false;
   try {
-    docs = expandLists(loadAllYaml(text).filter((d: unknown) => d != null), origin, problems);
+    const raw = loadAllYaml(text).filter((d: unknown) => d != null);
+    hasList = raw.some((d) => (d as { kind?: unknown }).kind === 'List');
+    docs = expandLists(raw, origin, problems);
   } catch (err) {
     problems.push({ path: origin, message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` });
     return [];
   }
   const out: Manifest[] = [];
+  const before = problems.length;
   docs.forEach((doc, i) => {
     const where = docs.length > 1 ? `${origin} (document ${i + 1})` : origin;
     const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string } };
     if (opts.skipUnsupported && d.kind && !(SUPPORTED_KINDS as readonly string[]).includes(d.kind)) {
-      opts.skipped?.push(`${d.kind} ${d.metadata?.name ?? ''} (${where})`.trim());
+      opts.skipped?.push(`${d.kind}${d.metadata?.name ? ` ${d.metadata.name}` : ''} (${where}): ${d.kind === 'NetworkPolicy' ? NETWORK_POLICY_NOT_ENFORCED : 'kind not emulated'}`);
       return;
     }
+    // Refused fields are reported with the object's other problems (every problem at once).
+    let refused = false;
+    if (d.kind && (SUPPORTED_KINDS as readonly string[]).includes(d.kind))
+      for (const use of unsupportedUses(d.kind, d, where)) {
+        if (!opts.skipUnsupported) {
+          problems.push({ path: use.path, message: unsupportedMessage(d.kind, d, use) });
+          refused = true;
+        } else {
+          opts.skipped?.push(droppedWarning(d.kind, d, use));
+          use.drop();
+        }
+      }
     const manifest = checkManifest(d, where, problems);
-    if (manifest) out.push(manifest);
+    if (manifest && !refused) out.push(manifest);
   });
+  // Problems carry the line and column in the manifest's own file.
+  if (opts.file && !hasList && problems.length > before) locateProblems(text, opts.file, origin, problems.slice(before), docs.length);
   return out;
 }
 
@@ -102,6 +127,10 @@ function expandLists(docs: unknown[], origin: string, problems: InputProblem[]):
 
 function checkManifest(doc: { kind?: string; apiVersion?: string }, where: string, problems: InputProblem[]): Manifest | undefined {
   const kind = doc.kind;
+  if (kind === 'NetworkPolicy') {
+    problems.push({ path: `${where}.kind`, message: `${NETWORK_POLICY_NOT_ENFORCED}; ${SKIP_HINT.replace('drop it', 'skip it')}` });
+    return undefined;
+  }
   if (!kind || !(SUPPORTED_KINDS as readonly string[]).includes(kind)) {
     problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
     return undefined;

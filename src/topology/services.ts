@@ -1,7 +1,7 @@
 /** Checks of Service and Endpoints manifests that need nothing but the manifest itself. */
 import type { V1Endpoints, V1Service } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
-import { checkLabels, dns1123Label, ianaSvcName, specialIP } from './apimachinery.js';
+import { checkLabels, dns1123Label, ianaSvcName, qualifiedName, specialIP } from './apimachinery.js';
 
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
 export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
@@ -47,6 +47,7 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
     } else if (tp !== undefined && !isPort(tp)) add(`${at}.targetPort`, `${JSON.stringify(tp)} must be a port number or a container port name`);
     if (p.nodePort !== undefined && type === 'ClusterIP') add(`${at}.nodePort`, 'is only allowed for type NodePort or LoadBalancer');
   });
+  checkFamilies(spec, type, add);
   if (spec.clusterIP !== undefined && spec.clusterIP !== '' && !IPV4.test(spec.clusterIP))
     add('spec.clusterIP', `'${spec.clusterIP}' must be an IPv4 address (headless services are not supported)`);
   if (spec.sessionAffinity !== undefined && spec.sessionAffinity !== 'None' && spec.sessionAffinity !== 'ClientIP')
@@ -82,4 +83,48 @@ export function checkEndpoints(ep: V1Endpoints, where: string, problems: InputPr
       });
     (s.ports ?? []).forEach((p, j) => isPort(p.port) || problems.push({ path: `${where}.subsets[${i}].ports[${j}].port`, message: `${String(p.port)} must be a port number from 1 to 65535` }));
   });
+}
+
+/**
+ * clusterIPs, the IP families and the load-balancer fields, as the API server of a single-stack IPv4
+ * cluster takes them (ValidateService, validateServiceFields; the IPv6 family and RequireDualStack are
+ * refused by name in unsupported.ts). clusterIPs[0] becomes clusterIP when that is not given, as the
+ * API server's defaulting does.
+ */
+function checkFamilies(spec: NonNullable<V1Service['spec']>, type: string, add: (path: string, message: string) => void): void {
+  const policy = spec.ipFamilyPolicy as string | undefined;
+  if (policy !== undefined && !['SingleStack', 'PreferDualStack', 'RequireDualStack'].includes(policy))
+    add('spec.ipFamilyPolicy', `Unsupported value: "${policy}": supported values: "PreferDualStack", "RequireDualStack", "SingleStack"`);
+  const families = spec.ipFamilies as unknown;
+  if (families !== undefined && !Array.isArray(families)) add('spec.ipFamilies', 'must be a list such as [IPv4]');
+  else if (Array.isArray(families)) {
+    const seen = new Set<unknown>();
+    families.forEach((f, i) => {
+      if (f !== 'IPv4' && f !== 'IPv6') add(`spec.ipFamilies[${i}]`, `Unsupported value: ${JSON.stringify(f)}: supported values: "IPv4", "IPv6"`);
+      else if (seen.has(f)) add(`spec.ipFamilies[${i}]`, `Duplicate value: "${f}"`);
+      seen.add(f);
+    });
+    if (families.length > 2) add('spec.ipFamilies', 'may specify no more than one IP for each IP family');
+  }
+  const ips = spec.clusterIPs as unknown;
+  if (ips !== undefined && !Array.isArray(ips)) add('spec.clusterIPs', 'must be a list of addresses');
+  else if (Array.isArray(ips) && ips.length) {
+    if (ips.length > 1) add('spec.clusterIPs', `${ips.length} addresses need a dual-stack cluster; the lab is single-stack IPv4: give one address`);
+    else if (spec.clusterIP !== undefined && spec.clusterIP !== '' && spec.clusterIP !== ips[0]) add('spec.clusterIPs[0]', `Invalid value: ${JSON.stringify(ips[0])}: must match \`clusterIP\` (${spec.clusterIP})`);
+    else if (typeof ips[0] !== 'string' || (!IPV4.test(ips[0]) && ips[0] !== 'None')) add('spec.clusterIPs[0]', `'${String(ips[0])}' must be an IPv4 address`);
+    else spec.clusterIP = ips[0];
+  }
+  const lbOnly = 'Forbidden: may only be used when `type` is \'LoadBalancer\'';
+  if (spec.loadBalancerClass !== undefined && spec.loadBalancerClass !== null) {
+    if (type !== 'LoadBalancer') add('spec.loadBalancerClass', lbOnly);
+    else {
+      const bad = typeof spec.loadBalancerClass === 'string' ? qualifiedName(spec.loadBalancerClass) : 'must be a string';
+      if (bad) add('spec.loadBalancerClass', bad);
+    }
+  }
+  const alloc = spec.allocateLoadBalancerNodePorts as unknown;
+  if (alloc !== undefined && alloc !== null) {
+    if (typeof alloc !== 'boolean') add('spec.allocateLoadBalancerNodePorts', 'must be true or false');
+    else if (type !== 'LoadBalancer') add('spec.allocateLoadBalancerNodePorts', lbOnly);
+  }
 }

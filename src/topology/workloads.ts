@@ -7,6 +7,7 @@
 import type { V1DaemonSet, V1Job, V1PodSpec, V1PodTemplateSpec, V1Probe, V1ReplicaSet, V1ReplicationController, V1StatefulSet } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
 import { exitAnnotations } from './annotations.js';
+import { checkSysctls } from './sysctls.js';
 import { checkLabelSelector as checkApiLabelSelector } from './apimachinery.js';
 import { selectorMatches, type LabelSelector } from '../cluster/selectors.js';
 
@@ -63,6 +64,7 @@ function checkProbe(p: V1Probe | undefined, path: string, add: Add, mustSucceedO
 export function checkPodSpec(spec: V1PodSpec | undefined, annotations: Record<string, string> | undefined, specPath: string, metaPath: string, add: Add): void {
   const exit = exitAnnotations(annotations);
   if (exit.error) add(`${metaPath}.annotations`, exit.error);
+  checkSysctls(spec?.securityContext?.sysctls, `${specPath}.securityContext.sysctls`, add);
   (spec?.tolerations ?? []).forEach((t, i) => {
     const p = `${specPath}.tolerations[${i}]`;
     const op = t.operator ?? 'Equal';

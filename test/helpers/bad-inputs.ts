@@ -141,7 +141,7 @@ export const BAD_INPUTS: BadInput[] = [
       workloads: [pod('a', { annotations: { 'cni.projectcalico.org/ipAddrs': '["10.244.0.7"]' } }), pod('b', { annotations: { 'cni.projectcalico.org/ipAddrs': '["10.244.0.7"]' } })],
     }),
     path: 'spec.workloads[1].metadata.annotations',
-    message: /10\.244\.0\.7 is already taken/,
+    message: /10\.244\.0\.7 \(cni\.projectcalico\.org\/ipAddrs\) is already assigned to pod default\/a/,
   },
   { name: 'manifest file missing', lab: 'kt-bad-nofile', text: topo('kt-bad-nofile', { workloads: ['does-not-exist.yaml'] }), path: 'spec.workloads[0]', message: /does-not-exist\.yaml' cannot be read/ },
   {
@@ -262,5 +262,19 @@ export const BAD_INPUTS: BadInput[] = [
     }),
     path: 'spec.workloads[0].endpoints[0].addresses[0]',
     message: /loopback/,
+  },
+  {
+    name: 'a field kemu does not emulate (readinessGates)',
+    lab: 'kt-sf-unsup',
+    text: topo('kt-sf-unsup', { workloads: [{ ...pod('g'), spec: { readinessGates: [{ conditionType: 'example.com/x' }], containers: [{ name: 'c', image: 'x' }] } }] }),
+    path: 'spec.workloads[0].spec.readinessGates',
+    message: /Pod default\/g: this field is not emulated by kemu: .*remove it, or pass --skip-unsupported to drop it with a warning/,
+  },
+  {
+    name: 'a NetworkPolicy (not enforced yet)',
+    lab: 'kt-sf-netpol',
+    text: topo('kt-sf-netpol', { workloads: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny' }, spec: { podSelector: {} } }] }),
+    path: 'spec.workloads[0].kind',
+    message: /NetworkPolicy is not enforced yet/,
   },
 ];

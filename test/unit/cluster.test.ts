@@ -34,7 +34,15 @@ describe('IPAM', () => {
 
   it('reports a pinned address that is taken', () => {
     const r = allocate('10.244.0.0/16', 26, [req('a', 'n1', '10.244.0.7', true), req('b', 'n2', '10.244.0.7', true)], new Map());
-    expect(r.failures).toEqual([{ key: 'b', reason: 'requested pod IP 10.244.0.7 is already taken' }]);
+    expect(r.failures).toEqual([{ key: 'b', reason: expect.stringMatching(/^requested pod IP 10\.244\.0\.7 .*is already assigned to pod a;/) }]);
+  });
+
+  it('a running pod keeps its address; a newcomer pinned to it is refused, naming both (Calico IPAM)', () => {
+    const blocks = new Map([['n1', ['10.244.0.0/26']]]);
+    const r = allocate('10.244.0.0/16', 26, [req('default/old', 'n1', '10.244.0.3'), req('default/new', 'n2', '10.244.0.3', true)], blocks);
+    expect(r.addresses.get('default/old')).toBe('10.244.0.3');
+    expect(r.addresses.has('default/new')).toBe(false);
+    expect(r.failures).toEqual([{ key: 'default/new', reason: expect.stringContaining('10.244.0.3 (cni.projectcalico.org/ipAddrs) is already assigned to pod default/old') }]);
   });
 });
 

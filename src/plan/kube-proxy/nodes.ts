@@ -8,9 +8,17 @@ import type { ProxyNode, ProxyServicePort } from './types.js';
 import { servicePortKey } from './types.js';
 import { nodeProxySettings } from './node-config.js';
 
+/**
+ * kube-proxy watches Services through a label selector: those labelled service-proxy-name belong to
+ * another proxy, and those labelled headless have no virtual IP to program (server.go's
+ * `!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless`).
+ */
+export const IGNORED_SERVICE_LABELS = ['service.kubernetes.io/service-proxy-name', 'service.kubernetes.io/headless'];
+
 export function proxyServicePorts(c: ClusterState, slices: ServiceEndpoints[]): ProxyServicePort[] {
   const sliceOf = new Map(slices.map((e) => [`${e.namespace}/${e.name}`, e]));
   return c.services.flatMap((s) => {
+    if (IGNORED_SERVICE_LABELS.some((l) => s.labels && l in s.labels)) return [];
     const slice = sliceOf.get(`${s.namespace}/${s.name}`);
     return s.ports.map(
       (p): ProxyServicePort => ({
