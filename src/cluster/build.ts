@@ -44,10 +44,12 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
       });
   }
   const pool = parseCidr(t.network.podCIDR);
-  if (intents.length > pool.size)
+  // hostNetwork pods take no pod address (the kubelet calls no CNI for them).
+  const addressed = intents.filter((p) => !p.hostNetwork);
+  if (addressed.length > pool.size)
     problems.push({
       path: 'spec.network.podCIDR',
-      message: `${t.network.podCIDR} holds ${pool.size} addresses but the pods need ${intents.length}; use a /${32 - Math.ceil(Math.log2(intents.length))} or larger`,
+      message: `${t.network.podCIDR} holds ${pool.size} addresses but the pods need ${addressed.length}; use a /${32 - Math.ceil(Math.log2(addressed.length))} or larger`,
     });
   if (problems.length) throw new InputError(t.file, problems);
 
@@ -62,7 +64,7 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
   const previousTunnels = new Map((previous?.nodes ?? []).map((n) => [n.name, n.tunnelIP]));
   const tunnels = t.network.routing === 'ipip' ? t.nodes.map((n) => ({ key: tunnelKey(n.name), node: n.name, pinned: false, want: previousTunnels.get(n.name) })) : [];
   // Pods that ran before keep their address first (a terminating one holds it until it is gone).
-  const byAge = [...intents].sort((a, b) => Number(!previousPods.has(key(a))) - Number(!previousPods.has(key(b))));
+  const byAge = [...addressed].sort((a, b) => Number(!previousPods.has(key(a))) - Number(!previousPods.has(key(b))));
   const ipam = allocate(
     t.network.podCIDR,
     t.network.blockSize,
@@ -85,7 +87,7 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
       }),
     );
   }
-  const pods: PodState[] = intents.map((p) => podState(p, ipam.addresses.get(key(p))!, underlay.get(p.nodeName)!));
+  const pods: PodState[] = intents.map((p) => podState(p, p.hostNetwork ? underlay.get(p.nodeName)! : ipam.addresses.get(key(p))!, underlay.get(p.nodeName)!));
   const serviceProblems: InputProblem[] = [];
   const serviceManifests: Manifest[] = listObjects(store, 'Service').map((s) => ({ kind: 'Service', object: s as unknown as V1Service, origin: originOf('Service', objectKey('Service', s.metadata)) }));
   const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems);
@@ -129,6 +131,7 @@ function podState(p: PodIntent, ip: string, hostIP: string): PodState {
     ip,
     hostIP,
     ...(p.hostname ? { hostname: p.hostname } : {}),
+    ...(p.hostNetwork ? { hostNetwork: true as const } : {}),
     containers: p.containers,
     ...(p.owner ? { owner: p.owner } : {}),
     ...(p.terminating ? { terminating: true as const } : {}),

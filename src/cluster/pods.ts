@@ -5,6 +5,7 @@ import type { ContainerState, ProbeSpec } from './types.js';
 import { stableJson } from '../util/stable-json.js';
 import { programOf } from './programs.js';
 import { exitAnnotations } from '../topology/annotations.js';
+import { effectiveHostPort } from '../topology/host-ports.js';
 import { controllerOf, getObject, isFinished, isTerminating, type Json, type Store, type StoredPod } from './store.js';
 
 /** A pod bound to a node, before it is addressed. */
@@ -15,6 +16,8 @@ export interface PodIntent {
   annotations: Record<string, string>;
   nodeName: string;
   hostname?: string;
+  /** spec.hostNetwork: the pod runs in its node's network namespace, with the node's address. */
+  hostNetwork: boolean;
   containers: ContainerState[];
   owner?: { kind: string; name: string };
   terminating: boolean;
@@ -50,7 +53,8 @@ export function podIntents(store: Store, originOf: (pod: StoredPod) => string): 
         annotations: p.metadata.annotations ?? {},
         nodeName: p.spec!.nodeName!,
         ...(p.spec?.hostname ? { hostname: p.spec.hostname } : {}),
-        containers: containersOf((p.spec?.containers ?? []) as V1Container[], afterMs === undefined ? undefined : { afterMs, code: exit.code ?? 0 }),
+        hostNetwork: p.spec?.hostNetwork === true,
+        containers: containersOf((p.spec?.containers ?? []) as V1Container[], afterMs === undefined ? undefined : { afterMs, code: exit.code ?? 0 }, p.spec?.hostNetwork === true),
         ...(owner ? { owner: { kind: owner.kind, name: owner.name } } : {}),
         terminating: isTerminating(p),
         restartPolicy: (p.spec?.restartPolicy ?? 'Always') as PodIntent['restartPolicy'],
@@ -70,10 +74,27 @@ export function addServicePorts(containers: ContainerState[], extra: Array<{ por
   return [{ ...first!, tcpPorts: [...first!.tcpPorts, ...tcp], udpPorts: [...first!.udpPorts, ...udp] }, ...rest];
 }
 
-function containersOf(containers: V1Container[], exit: ContainerState['exit']): ContainerState[] {
+/** The TCP and UDP ports a pod's containers listen on (declared, the default server's 8080, probed ones), before services add theirs. */
+export function listeningPorts(spec: { containers?: unknown[]; hostNetwork?: boolean } | undefined): Array<{ port: number; protocol: 'TCP' | 'UDP' }> {
+  return containersOf((spec?.containers ?? []) as V1Container[], undefined, spec?.hostNetwork === true).flatMap((c) => [
+    ...c.tcpPorts.map((port) => ({ port, protocol: 'TCP' as const })),
+    ...c.udpPorts.map((port) => ({ port, protocol: 'UDP' as const })),
+  ]);
+}
+
+function containersOf(containers: V1Container[], exit: ContainerState['exit'], hostNetwork: boolean): ContainerState[] {
   const taken = new Set<number>();
   const declared = containers.map((c) =>
-    (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP' })),
+    (c.ports ?? []).map((p) => {
+      const hostPort = effectiveHostPort(hostNetwork, p);
+      return {
+        name: p.name,
+        containerPort: p.containerPort,
+        protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP',
+        ...(hostPort ? { hostPort } : {}),
+        ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+      };
+    }),
   );
   for (const ports of declared) for (const p of ports) if (p.protocol === 'TCP') taken.add(p.containerPort);
   const withProbes = containers.map((c, i) => {
