@@ -12,6 +12,7 @@ import { selects } from './endpoints.js';
 import { controllerOf, getObject, listObjects, objectKey, STORED_KINDS, type Store, type StoredKind, type StoredPod } from './store.js';
 import type { ClusterState, ManualEndpoints, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
+import { hostPortConflicts } from './host-port-conflicts.js';
 import { buildServices } from './services.js';
 import { defaultKubeProxyConfig } from '../topology/kube-proxy/validate.js';
 
@@ -51,6 +52,10 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
       path: 'spec.network.podCIDR',
       message: `${t.network.podCIDR} holds ${pool.size} addresses but the pods need ${addressed.length}; use a /${32 - Math.ceil(Math.log2(addressed.length))} or larger`,
     });
+  const previousKeys = new Set((previous?.pods ?? []).map((p) => key(p)));
+  const created = (p: StoredPod) => Date.parse(p.metadata.creationTimestamp) || 0;
+  const bound = listObjects(store, 'Pod').sort((a, b) => created(a) - created(b));
+  problems.push(...hostPortConflicts([...bound.filter((p) => previousKeys.has(objectKey('Pod', p.metadata))), ...bound.filter((p) => !previousKeys.has(objectKey('Pod', p.metadata)))], podOrigin));
   if (problems.length) throw new InputError(t.file, problems);
 
   const underlay = assignUnderlay(

@@ -79,3 +79,25 @@ describe('NodePorts filter', () => {
     expect(getObject(one, 'Pod', 'default/b')!.status?.conditions?.[0]).toMatchObject({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' });
   });
 });
+
+describe('pods pinned to a node whose host port is taken', async () => {
+  const { parseTopology } = await import('../../src/topology/load.js');
+  const { clusterFromTopology } = await import('../../src/cluster/desired.js');
+  const topo = (second: string) => `apiVersion: kemu.dev/v1alpha1
+kind: Topology
+metadata: {name: lab}
+spec:
+  nodes: [{name: a}, {name: b}]
+  workloads:
+    - {apiVersion: v1, kind: Pod, metadata: {name: one}, spec: {nodeName: a, hostNetwork: true, containers: [{name: c, image: x, ports: [{containerPort: 9000}]}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: two}, spec: {${second}, containers: [{name: c, image: x, ports: [{containerPort: 80, hostPort: 9000}]}]}}
+`;
+  it('are refused by name (the kubelet would reject them), nothing built', async () => {
+    const t = await parseTopology(topo('nodeName: a'), '/x/t.yaml');
+    expect(() => clusterFromTopology(t)).toThrow(/spec\.workloads\[1\]\.spec\.nodeName.*pod default\/two is pinned to node a, where pod default\/one already holds host port TCP\/9000/s);
+  });
+  it('on another node, or left to the scheduler, are fine', async () => {
+    expect(clusterFromTopology(await parseTopology(topo('nodeName: b'), '/x/t.yaml')).pods.map((p) => p.nodeName)).toEqual(['a', 'b']);
+    expect(clusterFromTopology(await parseTopology(topo('hostNetwork: false'), '/x/t.yaml')).pods.find((p) => p.name === 'two')!.nodeName).toBe('b');
+  });
+});
