@@ -54,7 +54,9 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
     });
   const previousKeys = new Set((previous?.pods ?? []).map((p) => key(p)));
   const created = (p: StoredPod) => Date.parse(p.metadata.creationTimestamp) || 0;
-  const bound = listObjects(store, 'Pod').sort((a, b) => created(a) - created(b));
+  const bound = listObjects(store, 'Pod')
+    .filter((p) => p.spec?.nodeName)
+    .sort((a, b) => created(a) - created(b));
   problems.push(...hostPortConflicts([...bound.filter((p) => previousKeys.has(objectKey('Pod', p.metadata))), ...bound.filter((p) => !previousKeys.has(objectKey('Pod', p.metadata)))], podOrigin));
   if (problems.length) throw new InputError(t.file, problems);
 
