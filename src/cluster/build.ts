@@ -99,9 +99,16 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
   const serviceManifests: Manifest[] = listObjects(store, 'Service').map((s) => ({ kind: 'Service', object: s as unknown as V1Service, origin: originOf('Service', objectKey('Service', s.metadata)) }));
   const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems);
   if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
+  // hostNetwork pods share their node's namespace: a service port one of them already listens on is not added to another.
+  const nodePorts = new Map<string, Set<string>>();
+  const portsOf = (p: PodState) => p.containers.flatMap((c) => [...c.tcpPorts.map((n) => `TCP/${n}`), ...c.udpPorts.map((n) => `UDP/${n}`)]);
+  for (const p of pods) if (p.hostNetwork) for (const k of portsOf(p)) (nodePorts.get(p.nodeName) ?? nodePorts.set(p.nodeName, new Set()).get(p.nodeName)!).add(k);
   for (const p of pods) {
     const targets = services.filter((s) => s.selector && selects(s, p)).flatMap((s) => s.ports.flatMap((port) => (typeof port.targetPort === 'number' && port.protocol !== 'SCTP' ? [{ port: port.targetPort, protocol: port.protocol }] : [])));
-    p.containers = addServicePorts(p.containers, targets);
+    const own = p.hostNetwork ? new Set(portsOf(p)) : undefined;
+    const taken = p.hostNetwork ? nodePorts.get(p.nodeName)! : undefined;
+    p.containers = addServicePorts(p.containers, taken ? targets.filter((t) => own!.has(`${t.protocol}/${t.port}`) || !taken.has(`${t.protocol}/${t.port}`)) : targets);
+    if (taken) for (const k of portsOf(p)) taken.add(k);
   }
   return {
     lab: t.name,

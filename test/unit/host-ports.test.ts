@@ -101,3 +101,29 @@ spec:
     expect(clusterFromTopology(await parseTopology(topo('hostNetwork: false'), '/x/t.yaml')).pods.find((p) => p.name === 'two')!.nodeName).toBe('b');
   });
 });
+
+describe("a Service's target port on hostNetwork pods sharing a node", async () => {
+  const { parseTopology } = await import('../../src/topology/load.js');
+  const { clusterFromTopology } = await import('../../src/cluster/desired.js');
+  it('is not added to a second pod whose node already has it open (its default server would not bind)', async () => {
+    const t = await parseTopology(
+      `apiVersion: kemu.dev/v1alpha1
+kind: Topology
+metadata: {name: lab}
+spec:
+  nodes: [{name: a}]
+  workloads:
+    - {apiVersion: v1, kind: Pod, metadata: {name: one, labels: {app: x}}, spec: {nodeName: a, hostNetwork: true, containers: [{name: c, image: x, ports: [{containerPort: 9376}]}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: two, labels: {app: x}}, spec: {nodeName: a, hostNetwork: true, containers: [{name: c, image: x}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: three, labels: {app: x}}, spec: {nodeName: a, containers: [{name: c, image: x, ports: [{containerPort: 81}]}]}}
+    - {apiVersion: v1, kind: Service, metadata: {name: x}, spec: {selector: {app: x}, ports: [{port: 80, targetPort: 9376}]}}
+`,
+      '/x/t.yaml',
+    );
+    const c = clusterFromTopology(t);
+    const tcp = (name: string) => c.pods.find((p) => p.name === name)!.containers[0]!.tcpPorts;
+    expect(tcp('one')).toEqual([9376]);
+    expect(tcp('two')).toEqual([8080]);
+    expect(tcp('three')).toEqual([81, 9376]);
+  });
+});
