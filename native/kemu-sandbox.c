@@ -1,7 +1,10 @@
 /*
  * kemu-sandbox: set up one pod sandbox, then become its holder.
  *
- *   kemu-sandbox NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]   (ip -batch lines on stdin)
+ *   kemu-sandbox [--join-netns NODE_NETNS_FILE] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]   (ip -batch lines on stdin)
+ *
+ * --join-netns (a hostNetwork pod): instead of a new network namespace, enter NODE_NETNS_FILE's (setns)
+ * and bind that on NETNS_FILE; ip_forward is the node's and is left alone. UTS and IPC are still new.
  *
  * In order: new network, UTS and IPC namespaces; the network namespace bind-mounted on NETNS_FILE
  * (what `ip netns add` does, so `ip netns exec` works); the hostname; net.ipv4.ip_forward=0; the pod
@@ -279,23 +282,39 @@ static int apply_batch(char *batch)
 
 int main(int argc, char **argv)
 {
+	const char *join = NULL;
+	if (argc > 2 && !strcmp(argv[1], "--join-netns")) {
+		join = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 7 || strcmp(argv[5], "--")) {
-		fprintf(stderr, "usage: kemu-sandbox NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]\n");
+		fprintf(stderr, "usage: kemu-sandbox [--join-netns NODE_NETNS_FILE] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]\n");
 		return 2;
 	}
 	const char *netns = argv[1], *host = argv[2], *err = argv[4];
 	tag = argv[3];
 
-	if (unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+	if (join) {
+		int nfd = open(join, O_RDONLY | O_CLOEXEC);
+		if (nfd < 0)
+			fail(join, strerror(errno));
+		if (setns(nfd, CLONE_NEWNET) < 0)
+			fail("setns", strerror(errno));
+		close(nfd);
+	}
+	if (unshare((join ? 0 : CLONE_NEWNET) | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
 		fail("unshare", strerror(errno));
 	if (mount("/proc/self/ns/net", netns, NULL, MS_BIND, NULL) < 0)
 		fail(netns, strerror(errno));
 	if (sethostname(host, strlen(host)) < 0)
 		fail("sethostname", strerror(errno));
-	int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0", 1) != 1)
-		fail("ip_forward", strerror(errno));
-	close(fd);
+	if (!join) {
+		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			fail("ip_forward", strerror(errno));
+		close(fd);
+	}
 
 	char batch[8192];
 	size_t blen = 0;

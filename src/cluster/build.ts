@@ -12,6 +12,7 @@ import { selects } from './endpoints.js';
 import { controllerOf, getObject, listObjects, objectKey, STORED_KINDS, type Store, type StoredKind, type StoredPod } from './store.js';
 import type { ClusterState, ManualEndpoints, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
+import { hostPortConflicts } from './host-port-conflicts.js';
 import { buildServices } from './services.js';
 import { defaultKubeProxyConfig } from '../topology/kube-proxy/validate.js';
 
@@ -44,11 +45,19 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
       });
   }
   const pool = parseCidr(t.network.podCIDR);
-  if (intents.length > pool.size)
+  // hostNetwork pods take no pod address (the kubelet calls no CNI for them).
+  const addressed = intents.filter((p) => !p.hostNetwork);
+  if (addressed.length > pool.size)
     problems.push({
       path: 'spec.network.podCIDR',
-      message: `${t.network.podCIDR} holds ${pool.size} addresses but the pods need ${intents.length}; use a /${32 - Math.ceil(Math.log2(intents.length))} or larger`,
+      message: `${t.network.podCIDR} holds ${pool.size} addresses but the pods need ${addressed.length}; use a /${32 - Math.ceil(Math.log2(addressed.length))} or larger`,
     });
+  const previousKeys = new Set((previous?.pods ?? []).map((p) => key(p)));
+  const created = (p: StoredPod) => Date.parse(p.metadata.creationTimestamp) || 0;
+  const bound = listObjects(store, 'Pod')
+    .filter((p) => p.spec?.nodeName)
+    .sort((a, b) => created(a) - created(b));
+  problems.push(...hostPortConflicts([...bound.filter((p) => previousKeys.has(objectKey('Pod', p.metadata))), ...bound.filter((p) => !previousKeys.has(objectKey('Pod', p.metadata)))], podOrigin));
   if (problems.length) throw new InputError(t.file, problems);
 
   const underlay = assignUnderlay(
@@ -62,7 +71,7 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
   const previousTunnels = new Map((previous?.nodes ?? []).map((n) => [n.name, n.tunnelIP]));
   const tunnels = t.network.routing === 'ipip' ? t.nodes.map((n) => ({ key: tunnelKey(n.name), node: n.name, pinned: false, want: previousTunnels.get(n.name) })) : [];
   // Pods that ran before keep their address first (a terminating one holds it until it is gone).
-  const byAge = [...intents].sort((a, b) => Number(!previousPods.has(key(a))) - Number(!previousPods.has(key(b))));
+  const byAge = [...addressed].sort((a, b) => Number(!previousPods.has(key(a))) - Number(!previousPods.has(key(b))));
   const ipam = allocate(
     t.network.podCIDR,
     t.network.blockSize,
@@ -85,14 +94,21 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
       }),
     );
   }
-  const pods: PodState[] = intents.map((p) => podState(p, ipam.addresses.get(key(p))!, underlay.get(p.nodeName)!));
+  const pods: PodState[] = intents.map((p) => podState(p, p.hostNetwork ? underlay.get(p.nodeName)! : ipam.addresses.get(key(p))!, underlay.get(p.nodeName)!));
   const serviceProblems: InputProblem[] = [];
   const serviceManifests: Manifest[] = listObjects(store, 'Service').map((s) => ({ kind: 'Service', object: s as unknown as V1Service, origin: originOf('Service', objectKey('Service', s.metadata)) }));
   const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems);
   if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
+  // hostNetwork pods share their node's namespace: a service port one of them already listens on is not added to another.
+  const nodePorts = new Map<string, Set<string>>();
+  const portsOf = (p: PodState) => p.containers.flatMap((c) => [...c.tcpPorts.map((n) => `TCP/${n}`), ...c.udpPorts.map((n) => `UDP/${n}`)]);
+  for (const p of pods) if (p.hostNetwork) for (const k of portsOf(p)) (nodePorts.get(p.nodeName) ?? nodePorts.set(p.nodeName, new Set()).get(p.nodeName)!).add(k);
   for (const p of pods) {
     const targets = services.filter((s) => s.selector && selects(s, p)).flatMap((s) => s.ports.flatMap((port) => (typeof port.targetPort === 'number' && port.protocol !== 'SCTP' ? [{ port: port.targetPort, protocol: port.protocol }] : [])));
-    p.containers = addServicePorts(p.containers, targets);
+    const own = p.hostNetwork ? new Set(portsOf(p)) : undefined;
+    const taken = p.hostNetwork ? nodePorts.get(p.nodeName)! : undefined;
+    p.containers = addServicePorts(p.containers, taken ? targets.filter((t) => own!.has(`${t.protocol}/${t.port}`) || !taken.has(`${t.protocol}/${t.port}`)) : targets);
+    if (taken) for (const k of portsOf(p)) taken.add(k);
   }
   return {
     lab: t.name,
@@ -130,6 +146,7 @@ function podState(p: PodIntent, ip: string, hostIP: string): PodState {
     hostIP,
     ...(p.hostname ? { hostname: p.hostname } : {}),
     ...(p.sysctls ? { sysctls: p.sysctls } : {}),
+    ...(p.hostNetwork ? { hostNetwork: true as const } : {}),
     containers: p.containers,
     ...(p.owner ? { owner: p.owner } : {}),
     ...(p.terminating ? { terminating: true as const } : {}),

@@ -6,6 +6,7 @@ import { stableJson } from '../util/stable-json.js';
 import { programOf } from './programs.js';
 import { exitAnnotations } from '../topology/annotations.js';
 import { podNetSysctls } from '../topology/sysctls.js';
+import { effectiveHostPort } from '../topology/host-ports.js';
 import { controllerOf, getObject, isFinished, isTerminating, type Json, type Store, type StoredPod } from './store.js';
 
 /** A pod bound to a node, before it is addressed. */
@@ -18,6 +19,8 @@ export interface PodIntent {
   hostname?: string;
   /** The net.* sysctls the runtime writes in the sandbox (securityContext.sysctls). */
   sysctls?: Record<string, string>;
+  /** spec.hostNetwork: the pod runs in its node's network namespace, with the node's address. */
+  hostNetwork: boolean;
   containers: ContainerState[];
   owner?: { kind: string; name: string };
   terminating: boolean;
@@ -55,7 +58,8 @@ export function podIntents(store: Store, originOf: (pod: StoredPod) => string): 
         nodeName: p.spec!.nodeName!,
         ...(p.spec?.hostname ? { hostname: p.spec.hostname } : {}),
         ...(Object.keys(sysctls).length ? { sysctls } : {}),
-        containers: containersOf((p.spec?.containers ?? []) as V1Container[], afterMs === undefined ? undefined : { afterMs, code: exit.code ?? 0 }),
+        hostNetwork: p.spec?.hostNetwork === true,
+        containers: containersOf((p.spec?.containers ?? []) as V1Container[], afterMs === undefined ? undefined : { afterMs, code: exit.code ?? 0 }, p.spec?.hostNetwork === true),
         ...(owner ? { owner: { kind: owner.kind, name: owner.name } } : {}),
         terminating: isTerminating(p),
         restartPolicy: (p.spec?.restartPolicy ?? 'Always') as PodIntent['restartPolicy'],
@@ -75,10 +79,27 @@ export function addServicePorts(containers: ContainerState[], extra: Array<{ por
   return [{ ...first!, tcpPorts: [...first!.tcpPorts, ...tcp], udpPorts: [...first!.udpPorts, ...udp] }, ...rest];
 }
 
-function containersOf(containers: V1Container[], exit: ContainerState['exit']): ContainerState[] {
+/** The TCP and UDP ports a pod's containers listen on (declared, the default server's 8080, probed ones), before services add theirs. */
+export function listeningPorts(spec: { containers?: unknown[]; hostNetwork?: boolean } | undefined): Array<{ port: number; protocol: 'TCP' | 'UDP' }> {
+  return containersOf((spec?.containers ?? []) as V1Container[], undefined, spec?.hostNetwork === true).flatMap((c) => [
+    ...c.tcpPorts.map((port) => ({ port, protocol: 'TCP' as const })),
+    ...c.udpPorts.map((port) => ({ port, protocol: 'UDP' as const })),
+  ]);
+}
+
+function containersOf(containers: V1Container[], exit: ContainerState['exit'], hostNetwork: boolean): ContainerState[] {
   const taken = new Set<number>();
   const declared = containers.map((c) =>
-    (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP' })),
+    (c.ports ?? []).map((p) => {
+      const hostPort = effectiveHostPort(hostNetwork, p);
+      return {
+        name: p.name,
+        containerPort: p.containerPort,
+        protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP',
+        ...(hostPort ? { hostPort } : {}),
+        ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+      };
+    }),
   );
   for (const ports of declared) for (const p of ports) if (p.protocol === 'TCP') taken.add(p.containerPort);
   const withProbes = containers.map((c, i) => {

@@ -1,6 +1,6 @@
 /**
  * The emulated kube-scheduler: binds each pending pod to a node that passes the filters, in the
- * default profile's order (NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit: pod
+ * default profile's order (NodeUnschedulable, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit: pod
  * count, cpu and memory requests, InterPodAffinity), and scores best, or marks it Unschedulable with
  * the message Kubernetes gives. Scores: first the preference plugins as the framework weighs them
  * (TaintToleration ×3, NodeAffinity ×2, InterPodAffinity ×2, each normalised to 0..100), then the
@@ -21,6 +21,7 @@ import {
   taintFilter,
   unschedulableFilter,
 } from './scheduling/node-plugins.js';
+import { nodePortsFilter, wantedHostPorts, type WantedPort } from './scheduling/node-ports.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
 export interface ScheduleResult {
@@ -44,6 +45,8 @@ interface NodeUsage {
   pods: number;
   /** non-terminating pods per controller uid */
   byOwner: Map<string, number>;
+  /** host ports its pods hold (NodePorts) */
+  hostPorts: WantedPort[];
 }
 
 /** A container's request for a resource as defaulted by the API server: the request, else the limit. */
@@ -75,6 +78,7 @@ function addPod(usage: NodeUsage, pod: StoredPod): void {
   usage.scored.cpuMilli += scored.cpuMilli;
   usage.scored.memoryBytes += scored.memoryBytes;
   usage.pods++;
+  usage.hostPorts.push(...wantedHostPorts(pod));
   const owner = controllerOf(pod.metadata)?.uid;
   if (owner && !isTerminating(pod)) usage.byOwner.set(owner, (usage.byOwner.get(owner) ?? 0) + 1);
 }
@@ -82,6 +86,8 @@ function addPod(usage: NodeUsage, pod: StoredPod): void {
 /** What a scheduling cycle looks at besides the node: its usage, the pods placed so far, namespace labels. */
 interface Cycle {
   usage: NodeUsage;
+  /** the host ports the pod asks for */
+  wanted: WantedPort[];
   placed: PlacedPod[];
   nsLabels: NamespaceLabels;
 }
@@ -91,9 +97,9 @@ interface Cycle {
  * under its first failing filter; the resource fit filter reports every resource that is short.
  */
 function filterReasons(node: SchedulingNode, cycle: Cycle, pod: StoredPod, req: Resources): string[] {
-  const early = unschedulableFilter(pod, node) ?? taintFilter(pod, node) ?? nodeAffinityFilter(pod, node);
-  if (early) return [early];
   const { usage } = cycle;
+  const early = unschedulableFilter(pod, node) ?? taintFilter(pod, node) ?? nodeAffinityFilter(pod, node) ?? nodePortsFilter(cycle.wanted, usage.hostPorts);
+  if (early) return [early];
   const reasons: string[] = [];
   if (usage.pods + 1 > node.allocatable.pods) reasons.push('Too many pods');
   if (req.cpuMilli > 0 && usage.requested.cpuMilli + req.cpuMilli > node.allocatable.cpuMilli) reasons.push('Insufficient cpu');
@@ -158,7 +164,7 @@ const namespaceLabels = (store: Store): NamespaceLabels => (ns) => ({ ...(store.
 
 export function schedule(store: Store, nodes: SchedulingNode[], ctx: Pick<ControllerContext, 'now'>): ScheduleResult {
   const usage = new Map<string, NodeUsage>(
-    nodes.map((n) => [n.name, { requested: { cpuMilli: 0, memoryBytes: 0 }, scored: { cpuMilli: 0, memoryBytes: 0 }, pods: 0, byOwner: new Map() }]),
+    nodes.map((n) => [n.name, { requested: { cpuMilli: 0, memoryBytes: 0 }, scored: { cpuMilli: 0, memoryBytes: 0 }, pods: 0, byOwner: new Map(), hostPorts: [] }]),
   );
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const placed: PlacedPod[] = [];
@@ -182,13 +188,14 @@ export function schedule(store: Store, nodes: SchedulingNode[], ctx: Pick<Contro
     const reasons = new Map<string, number>();
     const count = (r: string) => reasons.set(r, (reasons.get(r) ?? 0) + 1);
     const only = preFilterNodeNames(pod);
+    const wanted = wantedHostPorts(pod);
     const feasible: SchedulingNode[] = [];
     for (const node of nodes) {
       if (only && !only.has(node.name)) {
         count(REASON_PREFILTER_NODE_AFFINITY);
         continue;
       }
-      const failed = filterReasons(node, { usage: usage.get(node.name)!, placed, nsLabels }, pod, req);
+      const failed = filterReasons(node, { usage: usage.get(node.name)!, wanted, placed, nsLabels }, pod, req);
       for (const r of failed) count(r);
       if (failed.length === 0) feasible.push(node);
     }

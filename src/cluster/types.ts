@@ -27,7 +27,7 @@ export interface ContainerState {
   tcpPorts: number[];
   udpPorts: number[];
   /** Declared ports, as the manifest gave them (for `get pods -o json`). */
-  declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' | 'SCTP' }>;
+  declaredPorts: Array<{ name?: string; containerPort: number; protocol: 'TCP' | 'UDP' | 'SCTP'; hostPort?: number; hostIP?: string }>;
   /** A real program that runs instead of the default server, chosen by the image (cluster/programs.ts). */
   program?: string;
   /** The readiness probe; without one a container is ready while it runs (once started). */
@@ -54,6 +54,8 @@ export interface PodState {
   hostname?: string;
   /** The net.* sysctls written in the sandbox's netns (securityContext.sysctls, the kubelet's safe set). */
   sysctls?: Record<string, string>;
+  /** spec.hostNetwork: containers in the node's network namespace, `ip` is the node's address, no IPAM, no veth. */
+  hostNetwork?: true;
   containers: ContainerState[];
   /** The pod's controller (ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController). */
   owner?: { kind: string; name: string };

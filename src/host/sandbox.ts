@@ -5,7 +5,8 @@
  * on /run/netns/<pod> (as `ip netns add` would), sets the hostname, wires the pod side of its network
  * with one `ip -batch` run inside (creating the veth pair with the host end placed straight into the
  * node), then execs `catatonit -P` in place: the holder owns the pod's namespaces as the kubelet's
- * infra container does. Containers: the default server started with `--join <holder pid>`, which
+ * infra container does (a hostNetwork pod's holder joins the node's network namespace instead, and binds
+ * that on /run/netns/<pod>). Containers: the default server started with `--join <holder pid>`, which
  * enters the holder's net/UTS/IPC namespaces (setns, as nsenter does) before it listens.
  *
  * Spawning from Node costs milliseconds per process, so a small shell "launcher" starts a whole group
@@ -36,6 +37,8 @@ const LAUNCHERS = Number(process.env.KEMU_LAUNCHERS ?? 4);
 export interface HolderSpec {
   key: string;
   netns: string;
+  /** A hostNetwork pod: join this (the node's) network namespace instead of making one. */
+  joinNetns?: string;
   hostname: string;
   /** `ip -batch` lines run inside the pod's namespace before the holder settles. */
   lines: string[];
@@ -72,7 +75,7 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
   const errors = await mkdtemp(join(tmpDir, 'sandbox-'));
   const lines = holders.map(
     (h, i) =>
-      `KEMU_POD=${shellQuote(h.key)} ${shellQuote(SANDBOX_BIN)} ${shellQuote(`${NETNS_DIR}/${h.netns}`)} ${shellQuote(h.hostname)} ${i} ${shellQuote(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
+      `KEMU_POD=${shellQuote(h.key)} ${shellQuote(SANDBOX_BIN)} ${h.joinNetns ? `--join-netns ${shellQuote(`${NETNS_DIR}/${h.joinNetns}`)} ` : ''}${shellQuote(`${NETNS_DIR}/${h.netns}`)} ${shellQuote(h.hostname)} ${i} ${shellQuote(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
   );
   try {
     const pids = await launch(lab, lines, 'sandbox');

@@ -67,7 +67,7 @@ export async function createMachines(plan: LabPlan, diff: LabDiff, reporter: Rep
 export async function createPods(lab: string, pods: PodPlan[], record: LabRecord, reporter: Reporter): Promise<void> {
   const holders = await startHolders(
     lab,
-    pods.map((p) => ({ key: p.key, netns: p.netns, hostname: p.hostname, lines: p.podLines })),
+    pods.map((p) => ({ key: p.key, netns: p.netns, hostname: p.hostname, lines: p.podLines, ...(p.hostNetwork ? { joinNetns: p.nodeNetns } : {}) })),
   );
   const now = new Date().toISOString();
   for (const p of pods) record.pods[p.key] = { holderPid: holders.get(p.key)!, containers: {}, ready: false, startedAt: now };

@@ -30,6 +30,7 @@ import { pendingSummary } from './pending.js';
 import { syncBird } from './bird/sync.js';
 import { syncServices, type ServiceSyncResult } from './kube-proxy/sync.js';
 import { syncIngress } from './ingress/sync.js';
+import { syncPortmaps } from './portmap/sync.js';
 import { writeRecord, type LabRecord } from './state.js';
 import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
@@ -228,6 +229,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   out.repaired.push(...repaired);
   for (const r of repaired) reporter.detail(`repaired: ${r}`);
   for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms${s.notes ? `; ${s.notes.join('; ')}` : ''}`);
+  for (const n of await syncPortmaps(cluster, record)) reporter.detail(`portmap on ${n}`);
   await syncIngress(plan, cluster, store, record, services.slices, reporter);
   await writeRecord(record);
 
@@ -236,6 +238,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
     reporter.detail(`${out.terminated} terminated pod${out.terminated === 1 ? '' : 's'} removed`);
     const after = await syncServices(record.cluster, record, readySet(record.cluster, record));
     out.proxySyncs.push(...after.synced);
+    for (const n of await syncPortmaps(record.cluster, record)) reporter.detail(`portmap on ${n}`);
     await writeRecord(record);
   }
   return out;

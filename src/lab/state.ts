@@ -57,6 +57,8 @@ export interface NodeProxyRecord {
   entries?: Record<string, string>;
   /** hash of the natOutgoing chains last written */
   natOutgoing?: string;
+  /** hash of the CNI portmap chains last written (lab/portmap) */
+  portmap?: string;
   /** hash of the kube-proxy configuration the node was set up with (a change means a full sync) */
   config?: string;
   /** whether its nfacct counters exist */

@@ -17,7 +17,8 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
   // Calico sizes pod interfaces for the encapsulation: IPIP takes 20 bytes.
   const mtu = c.network.underlay.mtu - (c.network.routing === 'ipip' ? 20 : 0);
   // The pod side runs inside the new sandbox and creates the pair, placing the host end in the node.
-  const podLines = [
+  // A hostNetwork pod's holder joins the node's namespace: nothing to wire on either side.
+  const podLines = pod.hostNetwork ? [] : [
     'link set lo up',
     `link add name eth0 address ${mac} mtu ${mtu} type veth peer name ${cali} address ${CALICO_HOST_MAC} mtu ${mtu} netns ${nodeNetns(c.lab, pod.nodeName)}`,
     `addr add ${pod.ip}/32 dev eth0`,
@@ -25,7 +26,7 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
     `route add ${CALICO_GATEWAY} dev eth0 scope link`,
     `route add default via ${CALICO_GATEWAY} dev eth0`,
   ];
-  const nodeLines = [
+  const nodeLines = pod.hostNetwork ? [] : [
     // net.ipv4.neigh.<cali>.proxy_delay=0: answer proxy ARP at once (the default waits up to 0.8 s).
     `ntable change name arp_cache dev ${cali} proxy_delay 0`,
     `link set dev ${cali} up`,
@@ -38,10 +39,11 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
     const c = { name: ct.name, tcpPorts: ct.tcpPorts, udpPorts: ct.udpPorts, ...(args.length ? { args } : {}), ...(ct.program ? { program: ct.program } : {}) };
     return { ...c, args, hash: planHash(c) };
   });
-  const hostname = (pod.hostname ?? pod.name).slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');
+  // The kubelet gives a hostNetwork pod the node's UTS namespace: its hostname is the node's name.
+  const hostname = pod.hostNetwork ? pod.nodeName : (pod.hostname ?? pod.name).slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');
   // The sandbox's hash leaves the containers out: a container changes by restarting, not by a new sandbox.
   // Sysctls only when asked for: the hash of every other sandbox stays what it was.
-  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines, ...(pod.sysctls ? { sysctls: pod.sysctls } : {}) };
+  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines, ...(pod.sysctls ? { sysctls: pod.sysctls } : {}), ...(pod.hostNetwork ? { hostNetwork: true as const } : {}) };
   return {
     containers,
     key: `${pod.namespace}/${pod.name}`,

@@ -36,6 +36,12 @@ export interface PodPlan {
   node: string;
   nodeNetns: string;
   ip: string;
+  /**
+   * spec.hostNetwork: the holder joins the node's network namespace (`netns` is bound to it too) with its
+   * own UTS and IPC namespaces; no veth, no route. Its processes share the node's namespace with others:
+   * they are stopped by their pids and marks, never by emptying the namespace.
+   */
+  hostNetwork?: true;
   caliName: string;
   /** Lines in the node namespace, once the pod made the pair: host end up, host route, neighbour. */
   nodeLines: string[];

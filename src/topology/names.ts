@@ -90,6 +90,11 @@ export const fabricNetns = (lab: string) => `${labPrefix(lab)}fabric`;
 export const nodeNetns = (lab: string, node: string) => `${labPrefix(lab)}node.${node}`;
 export const hostNetns = (lab: string, host: string) => `${labPrefix(lab)}host.${host}`;
 export const podNetns = (lab: string, namespace: string, pod: string) => `${labPrefix(lab)}pod.${namespace}.${pod}`;
+/** The lab and `namespace/name` a pod namespace name stands for (Kubernetes namespaces have no dots), or undefined. */
+export function podOfNetns(netns: string): { lab: string; key: string } | undefined {
+  const m = /^kemu-([^.]+)\.pod\.([^.]+)\.(.+)$/.exec(netns);
+  return m ? { lab: m[1]!, key: `${m[2]}/${m[3]}` } : undefined;
+}
 
 export const labRunDir = (lab: string) => labPaths(lab).runDir;
 export const labStateDir = (lab: string) => labPaths(lab).stateDir;

@@ -10,6 +10,7 @@ import { exitAnnotations } from './annotations.js';
 import { checkSysctls } from './sysctls.js';
 import { checkLabelSelector as checkApiLabelSelector } from './apimachinery.js';
 import { selectorMatches, type LabelSelector } from '../cluster/selectors.js';
+import { checkHostPorts } from './host-ports.js';
 
 export const WORKLOAD_API_VERSIONS = { StatefulSet: 'apps/v1', DaemonSet: 'apps/v1', Job: 'batch/v1', ReplicaSet: 'apps/v1', ReplicationController: 'v1' } as const;
 export type WorkloadKind = keyof typeof WORKLOAD_API_VERSIONS;
@@ -125,6 +126,7 @@ export function checkPodSpec(spec: V1PodSpec | undefined, annotations: Record<st
     checkProbe(c.readinessProbe, `${p}.readinessProbe`, add, false);
     checkProbe(c.startupProbe, `${p}.startupProbe`, add, true);
   });
+  checkHostPorts(spec, specPath, add);
 }
 
 const restartPolicyOf = (t: V1PodTemplateSpec | undefined) => t?.spec?.restartPolicy ?? 'Always';
