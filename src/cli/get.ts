@@ -11,6 +11,7 @@ import { workloadListing } from './get-workloads.js';
 import { ingressClassRows, ingressRows, secretRows } from '../lab/ingress/views.js';
 import { json, table } from './output.js';
 import { GET_KINDS } from './kinds.js';
+import { metallbListing } from './get-metallb.js';
 
 export const GET_FORMATS = ['wide', 'json', 'yaml'] as const;
 export type GetFormat = (typeof GET_FORMATS)[number] | undefined;
@@ -148,7 +149,7 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
     case 'Endpoints':
       throw new Error('unreachable');
     default:
-      return workloadListing(record, kind)!;
+      return metallbListing(record, kind) ?? workloadListing(record, kind)!;
   }
 }
 

@@ -13,6 +13,7 @@ import { controllerOf, getObject, listObjects, objectKey, STORED_KINDS, type Sto
 import type { ClusterState, ManualEndpoints, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
 import { buildServices } from './services.js';
+import { buildMetallb } from './metallb.js';
 import { defaultKubeProxyConfig } from '../topology/kube-proxy/validate.js';
 
 /** `Kind/key` → where the object was written in the user's files (for messages); others are named by kind and key. */
@@ -88,7 +89,10 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
   const pods: PodState[] = intents.map((p) => podState(p, ipam.addresses.get(key(p))!, underlay.get(p.nodeName)!));
   const serviceProblems: InputProblem[] = [];
   const serviceManifests: Manifest[] = listObjects(store, 'Service').map((s) => ({ kind: 'Service', object: s as unknown as V1Service, origin: originOf('Service', objectKey('Service', s.metadata)) }));
-  const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems);
+  const metallb = buildMetallb(t.network, store, originOf, serviceProblems);
+  if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
+  const reserved = new Set([...underlay.values(), ...t.network.underlay.racks.map((r) => r.gateway)]);
+  const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems, metallb, reserved);
   if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
   for (const p of pods) {
     const targets = services.filter((s) => s.selector && selects(s, p)).flatMap((s) => s.ports.flatMap((port) => (typeof port.targetPort === 'number' && port.protocol !== 'SCTP' ? [{ port: port.targetPort, protocol: port.protocol }] : [])));
@@ -116,6 +120,7 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
     pods,
     services,
     manualEndpoints: manualEndpoints(store),
+    metallb,
   };
 }
 

@@ -6,11 +6,12 @@ import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
+import { checkMetallbKind, METALLB_KINDS, type MetallbKind } from './metallb.js';
 import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
 
-export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS] as const;
+export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS, ...METALLB_KINDS] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
-const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', EndpointSlice: 'discovery.k8s.io/v1', ...WORKLOAD_API_VERSIONS };
+const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind | MetallbKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', EndpointSlice: 'discovery.k8s.io/v1', ...WORKLOAD_API_VERSIONS };
 
 export type Manifest =
   | { kind: 'Namespace'; object: V1Namespace; origin: string }
@@ -22,7 +23,11 @@ export type Manifest =
   | { kind: 'Ingress'; object: V1Ingress; origin: string }
   | { kind: 'IngressClass'; object: V1IngressClass; origin: string }
   | { kind: 'Secret'; object: V1Secret; origin: string }
+  | { kind: MetallbKind; object: MetallbObject; origin: string }
   | WorkloadManifest;
+
+/** A MetalLB object (or its legacy ConfigMap) as written: kemu reads spec (data for the ConfigMap). */
+export type MetallbObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, unknown> };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -112,7 +117,13 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     const object = checkIngressKind(kind as IngressKind, doc as Record<string, unknown>, where, problems);
     return object && problems.length === before ? ({ kind, object, origin: where } as Manifest) : undefined;
   }
-  const k = kind as Exclude<ManifestKind, IngressKind>;
+  if ((METALLB_KINDS as readonly string[]).includes(kind)) {
+    const before = problems.length;
+    checkMeta((doc as MetallbObject).metadata, where, problems);
+    const object = checkMetallbKind(kind as MetallbKind, doc as MetallbObject, where, problems);
+    return object && problems.length === before ? ({ kind, object, origin: where } as Manifest) : undefined;
+  }
+  const k = kind as Exclude<ManifestKind, IngressKind | MetallbKind>;
   if (doc.apiVersion !== API_VERSIONS[k]) {
     problems.push({ path: `${where}.apiVersion`, message: `apiVersion '${doc.apiVersion ?? ''}' is not known for ${k}; use ${API_VERSIONS[k]}` });
     return undefined;
