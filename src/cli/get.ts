@@ -49,7 +49,7 @@ async function listing(record: LabRecord, kindWord: string): Promise<Listing> {
       rows: record.cluster.nodes.map((n, i) => ({
         name: n.name,
         object: objects[i],
-        cells: [n.name, n.unschedulable ? 'Ready,SchedulingDisabled' : 'Ready', nodeRoles(n.labels).join(',') || undefined, n.ip, record.cluster.pods.filter((p) => p.nodeName === n.name).length, n.blocks.join(',') || undefined],
+        cells: [n.name, `${record.stoppedNodes?.includes(n.name) ? 'NotReady' : 'Ready'}${n.unschedulable ? ',SchedulingDisabled' : ''}`, nodeRoles(n.labels).join(',') || undefined, n.ip, record.cluster.pods.filter((p) => p.nodeName === n.name).length, n.blocks.join(',') || undefined],
         wide: [n.rack, `${n.capacity.cpuMilli / 1000}`, `${Math.round(n.capacity.memoryBytes / 2 ** 20)}Mi`, nodeTaints(n).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(',') || undefined, `kemu-${record.lab}.node.${n.name}`],
       })),
     };

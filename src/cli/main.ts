@@ -194,6 +194,17 @@ program
   });
 
 program
+  .command('node')
+  .description('take a node down as a failure would (its underlay link down, BIRD and pods frozen; NotReady) or bring it back')
+  .argument('<action>', 'stop | start')
+  .argument('<name>', 'node name')
+  .addOption(outputOption('json'))
+  .addOption(labOption())
+  .action(async (action: string, name: string, opts: { output?: string; lab?: string }) => {
+    process.stdout.write(await (await commands()).nodeCommand(action, name, opts));
+  });
+
+program
   .command('routes')
   .description("show a node's kernel routes, each with what it is for (local pod, own block, learned via BGP, tunnel)")
   .argument('<node>', 'node name')
