@@ -8,6 +8,7 @@
  * every 1.1 s for 5 s after it gains an address); arping runs detached in the node's namespace.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { ipBatch, setSysctls } from './run.js';
 
 
@@ -32,8 +33,20 @@ export async function withdrawOnNode(netns: string, ips: string[]): Promise<void
 }
 
 /** Gratuitous ARP for `ip` from the node's eth0: 5 unsolicited requests 1 s apart (arping takes whole seconds; MetalLB 1.1 s), the first at once. */
-export function sendGratuitousArp(netns: string, ip: string): void {
+export function sendGratuitousArp(netns: string, ip: string): number | undefined {
   const child = spawn('ip', ['netns', 'exec', netns, 'arping', '-q', '-U', '-c', '5', '-i', '1', '-I', 'eth0', ip], { detached: true, stdio: 'ignore' });
   child.on('error', () => undefined);
   child.unref();
+  return child.pid;
+}
+
+/** Stop a node's repeated gratuitous ARP when it gives the address up (MetalLB's announcer stops too). */
+export function stopGratuitousArp(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    // `ip netns exec` execs arping in place: the pid is arping's while it runs.
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'arping') process.kill(pid, 'SIGKILL');
+  } catch {
+    // finished already
+  }
 }

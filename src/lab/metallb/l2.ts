@@ -5,7 +5,7 @@
  */
 import type { ServiceEndpoints } from '../../cluster/endpoints.js';
 import type { ClusterState } from '../../cluster/types.js';
-import { announceOnNode, sendGratuitousArp, withdrawOnNode } from '../../host/arp-announce.js';
+import { announceOnNode, sendGratuitousArp, stopGratuitousArp, withdrawOnNode } from '../../host/arp-announce.js';
 import { planLbAnnouncements } from '../../plan/metallb.js';
 import { nodeNetns } from '../../topology/names.js';
 import type { LabRecord } from '../state.js';
@@ -14,6 +14,8 @@ export interface L2Record {
   node: string;
   service: string;
   since: string;
+  /** its gratuitous ARP sender while it repeats */
+  garpPid?: number;
 }
 
 export async function syncL2Announcements(c: ClusterState, record: LabRecord, slices: ServiceEndpoints[]): Promise<void> {
@@ -30,12 +32,16 @@ export async function syncL2Announcements(c: ClusterState, record: LabRecord, sl
   };
   const moved = Object.keys(had).filter((ip) => want.get(ip)?.node !== had[ip]!.node);
   const gained = [...want.keys()].filter((ip) => had[ip]?.node !== want.get(ip)!.node);
+  for (const ip of moved) stopGratuitousArp(had[ip]!.garpPid);
   for (const [node, ips] of byNode((ip) => had[ip]!.node, moved)) await withdrawOnNode(nodeNetns(c.lab, node), ips);
+  const garp = new Map<string, number | undefined>();
   for (const [node, ips] of byNode((ip) => want.get(ip)!.node, gained)) {
     await announceOnNode(nodeNetns(c.lab, node), ips);
-    for (const ip of ips) sendGratuitousArp(nodeNetns(c.lab, node), ip);
+    for (const ip of ips) garp.set(ip, sendGratuitousArp(nodeNetns(c.lab, node), ip));
   }
   if (moved.length === 0 && gained.length === 0) return;
   const now = new Date().toISOString();
-  record.metallbL2 = Object.fromEntries([...want].map(([ip, a]) => [ip, had[ip]?.node === a.node ? had[ip]! : { node: a.node, service: a.service, since: now }]));
+  record.metallbL2 = Object.fromEntries(
+    [...want].map(([ip, a]) => [ip, had[ip]?.node === a.node ? had[ip]! : { node: a.node, service: a.service, since: now, ...(garp.get(ip) ? { garpPid: garp.get(ip) } : {}) }]),
+  );
 }
