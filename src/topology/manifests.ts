@@ -6,7 +6,7 @@ import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
-import { checkMetallbKind, METALLB_KINDS, type MetallbKind } from './metallb.js';
+import { checkMetallbKind, LEGACY_CONFIGMAPS, METALLB_KINDS, METALLB_NAMESPACE, type MetallbKind } from './metallb.js';
 import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
 
 export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS, ...METALLB_KINDS] as const;
@@ -67,8 +67,8 @@ export async function parseManifests(text: string, origin: string, problems: Inp
   const out: Manifest[] = [];
   docs.forEach((doc, i) => {
     const where = docs.length > 1 ? `${origin} (document ${i + 1})` : origin;
-    const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string } };
-    if (opts.skipUnsupported && d.kind && !(SUPPORTED_KINDS as readonly string[]).includes(d.kind)) {
+    const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } };
+    if (opts.skipUnsupported && d.kind && !isSupported(d)) {
       opts.skipped?.push(`${d.kind} ${d.metadata?.name ?? ''} (${where})`.trim());
       return;
     }
@@ -105,10 +105,17 @@ function expandLists(docs: unknown[], origin: string, problems: InputProblem[]):
   return out;
 }
 
+/** A kind kemu emulates; of ConfigMaps only MetalLB's legacy configuration. */
+function isSupported(d: { kind?: string; metadata?: { name?: string; namespace?: string } }): boolean {
+  if (!(SUPPORTED_KINDS as readonly string[]).includes(d.kind ?? '')) return false;
+  return d.kind !== 'ConfigMap' || (d.metadata?.namespace === METALLB_NAMESPACE && LEGACY_CONFIGMAPS.includes(d.metadata?.name ?? ''));
+}
+
 function checkManifest(doc: { kind?: string; apiVersion?: string }, where: string, problems: InputProblem[]): Manifest | undefined {
   const kind = doc.kind;
-  if (!kind || !(SUPPORTED_KINDS as readonly string[]).includes(kind)) {
-    problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
+  if (!kind || !isSupported(doc)) {
+    const cm = kind === 'ConfigMap' ? ` (kemu reads a ConfigMap only as MetalLB's legacy configuration, ${METALLB_NAMESPACE}/config or ${METALLB_NAMESPACE}/metallb)` : '';
+    problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here${cm}; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
     return undefined;
   }
   if ((INGRESS_KINDS as readonly string[]).includes(kind)) {

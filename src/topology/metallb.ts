@@ -91,11 +91,6 @@ export function checkMetallbKind(kind: MetallbKind, doc: Doc, where: string, pro
   }
   const ns = doc.metadata?.namespace;
   if (kind === 'ConfigMap') {
-    const name = doc.metadata?.name ?? '';
-    if (ns !== METALLB_NAMESPACE || !LEGACY_CONFIGMAPS.includes(name)) {
-      add('kind', `kemu reads ConfigMaps only as MetalLB's legacy configuration (${METALLB_NAMESPACE}/config or ${METALLB_NAMESPACE}/metallb); this one is ${ns ?? 'default'}/${name}`);
-      return undefined;
-    }
     const text = doc.data?.config;
     if (typeof text !== 'string') add('data.config', "is required: MetalLB's legacy configuration is the YAML text under data.config");
     else legacyConfig(text, (path, message) => add(`data.config: ${path}`, message));

@@ -30,7 +30,7 @@ describe('MetalLB objects', () => {
     await expect(parseTopology(lab('    - {apiVersion: metallb.io/v1beta1, kind: BGPAdvertisement, metadata: {name: a, namespace: metallb-system}, spec: {aggregationLength: 33, communities: [bogus]}}', ''), '/t.yaml')).rejects.toThrow(/aggregationLength: 33 must be a whole number from 0 to 32[\s\S]*communities\[0\]: 'bogus'/);
     await expect(parseTopology(lab('    - {apiVersion: metallb.io/v1beta2, kind: BGPPeer, metadata: {name: r, namespace: metallb-system}, spec: {myASN: 64512, peerAddress: 192.168.50.1}}', ''), '/t.yaml')).rejects.toThrow(/spec\.peerASN: is required/);
     await expect(parseTopology(lab('    - {apiVersion: metallb.io/v1beta1, kind: L2Advertisement, metadata: {name: a, namespace: metallb-system}, spec: {interfaces: [eth9]}}', ''), '/t.yaml')).rejects.toThrow(/spec\.interfaces: a kemu node reaches the underlay through eth0 only/);
-    await expect(parseTopology(lab('    - {apiVersion: v1, kind: ConfigMap, metadata: {name: other, namespace: default}, data: {a: b}}', ''), '/t.yaml')).rejects.toThrow(/reads ConfigMaps only as MetalLB's legacy configuration/);
+    await expect(parseTopology(lab('    - {apiVersion: v1, kind: ConfigMap, metadata: {name: other, namespace: default}, data: {a: b}}', ''), '/t.yaml')).rejects.toThrow(/kind 'ConfigMap' is not supported here \(kemu reads a ConfigMap only as MetalLB's legacy configuration/);
   });
 
   it('a BGPPeer must name the fabric router; a BGP pool may not lie in the underlay; pools are disjoint', async () => {
