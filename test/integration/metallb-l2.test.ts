@@ -5,7 +5,7 @@
  */
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOTHING_LEFT, exec, kemu, leftovers, mustUp, topologyAs } from '../helpers/kemu.js';
+import { NOTHING_LEFT, exec, kemu, leftovers, mustUp, topologyAs, writeTopology } from '../helpers/kemu.js';
 import { electL2 } from '../../src/plan/metallb.js';
 
 const LAB = 'kt-mlb-l2';
@@ -56,6 +56,23 @@ describe('layer 2', () => {
     const outside = (await exec(LAB, 'host/outside', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0')).match(/inet (\S+)\//)![1]!;
     expect(r.split(':')[0]).toBe(outside);
     expect(await neighMac(ip['local-svc']!)).toBe(mac['node-2']);
+  });
+
+  it('kemu apply: a pool no advertisement names assigns an address nobody answers for; an L2Advertisement for it makes its node answer', async () => {
+    const file = writeTopology(`${LAB}-extra`, undefined, [
+      'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: extra, namespace: metallb-system}\nspec: {addresses: [192.168.70.200/30], autoAssign: false}',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: extra-svc, annotations: {metallb.universe.tf/address-pool: extra}}\nspec: {type: LoadBalancer, selector: {app: nginx}, ports: [{port: 80}]}',
+    ].join('\n---\n'));
+    const r = await kemu('apply', '-f', file, '--lab', LAB);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await lbIPs())['extra-svc']).toBe('192.168.70.200');
+    expect((await kemu('describe', 'svc', 'extra-svc', '--lab', LAB)).stdout).toMatch(/Address Pool: +extra\n.*Announced: +nowhere/);
+    expect((await kemu('exec', '--lab', LAB, 'host/outside', '--', 'arping', '-c', '1', '-w', '1', '-I', 'eth0', '192.168.70.200')).exitCode).not.toBe(0);
+    const ad = writeTopology(`${LAB}-ad`, undefined, 'apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: extra, namespace: metallb-system}\nspec: {ipAddressPools: [extra]}');
+    expect((await kemu('apply', '-f', ad, '--lab', LAB)).exitCode).toBe(0);
+    const owner = electL2(NODES, '192.168.70.200')!;
+    expect((await exec(LAB, 'host/outside', 'arping', '-c', '1', '-w', '1', '-I', 'eth0', '192.168.70.200'))).toContain(`[${mac[owner]!.toUpperCase()}]`);
+    expect((await kemu('delete', '-f', file, '--lab', LAB)).exitCode).toBe(0);
   });
 
   it('failover: the next node by the hash takes the address with gratuitous ARP; a curl loop is back within 3 s (median of 5)', async () => {
