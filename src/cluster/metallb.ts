@@ -98,7 +98,8 @@ export function buildMetallb(net: NetworkSpec, store: Store, originOf: OriginOf,
   checkPools(net, out, problems);
   for (const { o, origin } of objects('BGPPeer')) {
     const addr = (o.spec as unknown as PeerSpec).peerAddress;
-    if (!gateways.includes(addr)) add(`${origin}.spec.peerAddress`, `${addr} is not the fabric router: kemu's router answers BGP at the rack gateway${gateways.length > 1 ? 's' : ''} ${gateways.join(', ')}`);
+    if (net.routing !== 'static') add(`${origin}.kind`, `MetalLB's BGP speaker beside Calico's BIRD (routing: ${net.routing}) is not emulated: both would listen on port 179 in the node; use routing: static with BGPPeer objects, or the loadBalancerPool shorthand`);
+    else if (!gateways.includes(addr)) add(`${origin}.spec.peerAddress`, `${addr} is not the fabric router: kemu's router answers BGP at the rack gateway${gateways.length > 1 ? 's' : ''} ${gateways.join(', ')}`);
   }
   return out;
 }

@@ -32,7 +32,7 @@ export const readyOutsideStopped = (record: LabRecord) => {
 
 function nodePids(record: LabRecord, node: string): number[] {
   const pods = record.cluster.pods.filter((p) => p.nodeName === node).map((p) => record.pods[`${p.namespace}/${p.name}`]).filter((r) => r !== undefined);
-  return [...(record.bird?.[node] ? [record.bird[node].pid] : []), ...pods.flatMap((r) => [r.holderPid, ...Object.values(r.containers).map((c) => c.pid)])].filter((p) => p > 0);
+  return [...(record.bird?.[node] ? [record.bird[node].pid] : []), ...(record.metallbBgp?.[node] ? [record.metallbBgp[node].pid] : []), ...pods.flatMap((r) => [r.holderPid, ...Object.values(r.containers).map((c) => c.pid)])].filter((p) => p > 0);
 }
 
 function signal(pids: number[], sig: 'SIGSTOP' | 'SIGCONT'): void {

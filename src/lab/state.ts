@@ -66,6 +66,7 @@ export interface NodeProxyRecord {
 }
 
 import type { L2Record } from './metallb/l2.js';
+import type { BgpDaemons } from './metallb/bgp.js';
 
 export interface LabRecord {
   version: 2;
@@ -92,6 +93,8 @@ export interface LabRecord {
   ingress?: { controllers: string[]; loaded: Record<string, string> };
   /** MetalLB layer-2 address → the node answering ARP for it (lab/metallb/l2.ts) */
   metallbL2?: Record<string, L2Record>;
+  /** MetalLB BGP: the fabric router's BIRD (`router`) and each node's speaker (lab/metallb/bgp.ts) */
+  metallbBgp?: BgpDaemons;
   /** nodes taken down with `kemu node stop` (lab/node-power.ts) */
   stoppedNodes?: string[];
   /** the lab's supervisor process (container restarts, readiness probes, rollouts) */

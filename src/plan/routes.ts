@@ -10,6 +10,7 @@ import type { ServiceEndpoints } from '../cluster/endpoints.js';
 import { cidrContains, ipToInt, parseCidr } from '../util/ipv4.js';
 import type { NodeRoutesPlan, RoutePlan } from './types.js';
 import { planLbAnnouncements } from './metallb.js';
+import { realPeers } from './metallb-bgp.js';
 
 export function planRoutes(c: ClusterState): NodeRoutesPlan[] {
   const blockOwner = c.nodes
@@ -77,8 +78,10 @@ export function planFabricRoutes(c: ClusterState, slices: ServiceEndpoints[], do
       routes.set(ip, route(ip, hops));
     }
   }
+  // Prefixes carried over real sessions (BGPPeer objects) are the fabric BIRD's (proto bird), not kemu's.
+  const overSessions = new Set(realPeers(c).map((p) => p.name));
   for (const a of bgp ?? []) {
-    if (onUnderlay(a.ip)) continue;
+    if (onUnderlay(a.ip) || a.peers.some((p) => overSessions.has(p))) continue;
     const hops = c.nodes.filter((n) => a.nodes.includes(n.name)).map(hop);
     routes.set(a.prefix === `${a.ip}/32` ? a.ip : a.prefix, route(a.prefix === `${a.ip}/32` ? a.ip : a.prefix, hops));
   }

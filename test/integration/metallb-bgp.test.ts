@@ -1,7 +1,8 @@
 /**
- * MetalLB BGP mode from MetalLB's own objects (topologies/metallb-bgp.yaml): the fabric's routes to the
- * announcing nodes with equal-cost next hops, traffic from an outside host, and withdrawal when the
- * endpoints go or a node stops (timed). The routes are written by kemu as the router would learn them.
+ * MetalLB BGP mode from MetalLB's own objects (topologies/metallb-bgp.yaml): the fabric router's BIRD
+ * learns a /32 per service from each node's speaker and installs ECMP `proto bird` routes; traffic
+ * from an outside host; withdrawal when the endpoints go or a node stops (timed; the BGPPeer's hold
+ * time is 3 s).
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ let topo: string;
 const lbIPs = async () => Object.fromEntries(JSON.parse((await kemu('get', 'svc', '-o', 'json', '--lab', LAB)).stdout).items.map((s: any) => [s.metadata.name, s.status.loadBalancer.ingress?.[0]?.ip]));
 const hops = async (addr: string) => {
   const { execa } = await import('execa');
-  const out = (await execa('ip', ['-n', FABRIC, 'route', 'show', addr])).stdout;
+  const out = (await execa('ip', ['-n', FABRIC, 'route', 'show', addr, 'proto', 'bird'])).stdout;
   return [...out.matchAll(/via (\S+)/g)].map((m) => m[1]!).sort();
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -40,6 +41,9 @@ beforeAll(async () => {
   ip = await lbIPs();
   const nodes = JSON.parse((await kemu('get', 'nodes', '-o', 'json', '--lab', LAB)).stdout).items;
   nodeIP = Object.fromEntries(nodes.map((n: any) => [n.metadata.name, n.status.addresses[0].address]));
+  // up returns before the speakers' sessions are Established (BIRD connects within a second or two).
+  const established = await timeUntil(ip['nginx-svc']!, Object.values(nodeIP), async () => undefined);
+  console.log(`BGP: routes in the fabric ${established} ms after up returned`);
 }, 60_000);
 afterAll(async () => {
   await kemu('down', '-q', LAB);
@@ -49,6 +53,10 @@ afterAll(async () => {
 describe('BGP', () => {
   it('eTP Cluster (the seed nginx-svc): every node announces; the fabric has one next hop per node; the outside host is served', async () => {
     expect(await hops(ip['nginx-svc']!)).toEqual(Object.values(nodeIP).sort());
+    const { execa } = await import('execa');
+    expect((await execa('ip', ['-n', FABRIC, 'route', 'show', ip['nginx-svc']!])).stdout).toMatch(/proto bird[\s\S]*nexthop via[\s\S]*nexthop via[\s\S]*nexthop via/);
+    const sessions = (await kemu('bgp', '--lab', LAB)).stdout;
+    for (const n of Object.keys(nodeIP)) expect(sessions).toMatch(new RegExp(`fabric +${nodeIP[n]!.replace(/\./g, '\\.')} +${n} +64512 +Established`));
     expect((await exec(LAB, 'host/outside', 'curl', '-sS', '-m', '2', `http://${ip['nginx-svc']}/hostname`))).toMatch(/^demo-/);
     expect((await kemu('describe', 'svc', 'nginx-svc', '--lab', LAB)).stdout).toMatch(/bgp from node-1, node-2, node-3 to fabric/);
   });
@@ -70,7 +78,7 @@ describe('BGP', () => {
       nodeStop.push(await timeUntil(addr, [nodeIP['node-1']!], () => kemu('node', 'stop', 'node-2', '--lab', LAB)));
       await timeUntil(addr, [nodeIP['node-1']!, nodeIP['node-2']!], () => kemu('node', 'start', 'node-2', '--lab', LAB));
     }
-    console.log(`BGP withdrawal (command start → fabric route changed, ms): endpoint loss ${endpointLoss.join(', ')}, median ${median(endpointLoss)}; node stop ${nodeStop.join(', ')}, median ${median(nodeStop)}`);
+    console.log(`BGP withdrawal (command start → fabric's proto bird route changed, ms; node stop waits for the 3 s hold time): endpoint loss ${endpointLoss.join(', ')}, median ${median(endpointLoss)}; node stop ${nodeStop.join(', ')}, median ${median(nodeStop)}`);
     expect(await hops(ip['nginx-svc']!)).toEqual(Object.values(nodeIP).sort());
     expect((await exec(LAB, 'host/outside', 'curl', '-sS', '-m', '2', `http://${addr}/hostname`))).toMatch(/^local-[12]$/);
   }, 100_000);

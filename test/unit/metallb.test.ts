@@ -4,6 +4,7 @@ import { clusterFromTopology } from '../../src/cluster/desired.js';
 import { parseTopology } from '../../src/topology/load.js';
 import { electL2, l2Key, planLbAnnouncements } from '../../src/plan/metallb.js';
 import { planFabricRoutes } from '../../src/plan/routes.js';
+import { planRouter, planSpeakers } from '../../src/plan/metallb-bgp.js';
 import type { ServiceEndpoints } from '../../src/cluster/endpoints.js';
 
 const lab = (objects: string, services: string, extra = '') => `apiVersion: kemu.dev/v1alpha1
@@ -31,6 +32,10 @@ describe('MetalLB objects', () => {
     await expect(parseTopology(lab('    - {apiVersion: metallb.io/v1beta2, kind: BGPPeer, metadata: {name: r, namespace: metallb-system}, spec: {myASN: 64512, peerAddress: 192.168.50.1}}', ''), '/t.yaml')).rejects.toThrow(/spec\.peerASN: is required/);
     await expect(parseTopology(lab('    - {apiVersion: metallb.io/v1beta1, kind: L2Advertisement, metadata: {name: a, namespace: metallb-system}, spec: {interfaces: [eth9]}}', ''), '/t.yaml')).rejects.toThrow(/spec\.interfaces: a kemu node reaches the underlay through eth0 only/);
     await expect(parseTopology(lab('    - {apiVersion: v1, kind: ConfigMap, metadata: {name: other, namespace: default}, data: {a: b}}', ''), '/t.yaml')).rejects.toThrow(/kind 'ConfigMap' is not supported here \(kemu reads a ConfigMap only as MetalLB's legacy configuration/);
+  });
+
+  it('a BGPPeer next to Calico\'s BIRD is refused', async () => {
+    await expect(build(lab('    - {apiVersion: metallb.io/v1beta2, kind: BGPPeer, metadata: {name: r, namespace: metallb-system}, spec: {myASN: 64512, peerASN: 64500, peerAddress: 192.168.50.1}}', '', ', routing: bgp'))).rejects.toThrow(/beside Calico's BIRD \(routing: bgp\) is not emulated/);
   });
 
   it('a BGPPeer must name the fabric router; a BGP pool may not lie in the underlay; pools are disjoint', async () => {
@@ -128,8 +133,21 @@ describe('announcements', () => {
     const c = await build(lab(objs, svc('a')));
     const a = planLbAnnouncements(c, ready(['n3']));
     expect(a.bgp).toEqual([{ ip: '10.1.0.0', service: 'default/a', prefix: '10.1.0.0/30', nodes: ['n1', 'n2'], peers: ['r'], localPref: 50, communities: [] }]);
-    const routes = planFabricRoutes(c, ready(['n3']));
-    expect(routes.map((r) => [r.dst, r.nexthops?.length])).toEqual([['10.1.0.0/30', 2]]);
+    // Over real sessions the route is the fabric BIRD's: kemu writes none.
+    expect(planFabricRoutes(c, ready(['n3']))).toEqual([]);
     expect(planLbAnnouncements(c, ready(['n3']), new Set(['n1'])).bgp[0]!.nodes).toEqual(['n2']);
+    const router = planRouter(c)!.config;
+    expect(router).toMatch(/merge paths on;/);
+    expect(router).toMatch(/protocol bgp mlb_r_n1 \{\n  local 192\.168\.50\.1 as 64500;\n  neighbor 192\.168\.50\.\d+ as 64512;\n  passive on;/);
+    expect(router).not.toMatch(/mlb_r_n3/);
+    const speakers = planSpeakers(c, a);
+    expect(speakers.map((s) => s.name)).toEqual(['n1', 'n2']);
+    expect(speakers[0]!.config).toMatch(/route 10\.1\.0\.0\/30 blackhole;[\s\S]*neighbor 192\.168\.50\.1 as 64500;[\s\S]*export filter \{ if net ~ \[ 10\.1\.0\.0\/30 \] then accept; reject; \}/);
+  });
+
+  it('the shorthand pool keeps its routes static in the fabric (no daemons), with a next hop per node', async () => {
+    const c = await build(lab('', svc('a'), ', loadBalancerPool: 10.5.0.0/30'));
+    expect(planRouter(c)).toBeUndefined();
+    expect(planFabricRoutes(c, ready(['n1'])).map((r) => [r.dst, r.nexthops?.length])).toEqual([['10.5.0.0', 3]]);
   });
 });
