@@ -185,8 +185,8 @@ program
 
 program
   .command('bgp')
-  .description("show every node's BGP sessions (peer, state, since, routes imported/exported), from BIRD")
-  .argument('[node]', 'only this node')
+  .description("show every node's BGP sessions (peer, state, since, routes imported/exported), from BIRD; with MetalLB BGPPeers, the fabric router's sessions to the nodes' speakers")
+  .argument('[node]', "only this node ('fabric': MetalLB's router)")
   .addOption(outputOption('json'))
   .addOption(labOption())
   .action(async (node: string | undefined, opts: { output?: string; lab?: string }) => {

@@ -84,6 +84,7 @@ export function buildMetallb(net: NetworkSpec, store: Store, originOf: OriginOf,
   for (const { o } of objects('L2Advertisement')) out.advertisements.push(l2(o));
   for (const { o } of objects('BGPAdvertisement')) out.advertisements.push(bgp(o.metadata.name, (o.spec ?? {}) as BgpAdSpec));
   for (const { o } of objects('BGPPeer')) out.peers.push(peer(o.metadata.name, o.spec as unknown as PeerSpec));
+  const legacyPeers: Array<{ addr: string; path: string }> = [];
   for (const { o, origin } of objects('ConfigMap')) {
     if (!LEGACY_CONFIGMAPS.includes(o.metadata.name) || typeof o.data?.config !== 'string') continue;
     const legacy = legacyConfig(o.data.config, (path, message) => add(`${origin}.data.config: ${path}`, message));
@@ -93,13 +94,19 @@ export function buildMetallb(net: NetworkSpec, store: Store, originOf: OriginOf,
       // A legacy bgp pool without bgp-advertisements is announced with the defaults (/32, no localpref, no communities).
       else for (const [j, ad] of (p.bgpAdvertisements.length ? p.bgpAdvertisements : [{}]).entries()) out.advertisements.push(bgp(`${o.metadata.name}/${p.name}/${j}`, { ...ad, ipAddressPools: [p.name] }));
     });
-    for (const p of legacy.peers) out.peers.push(peer(p.name, p.spec));
+    legacy.peers.forEach((p, i) => {
+      out.peers.push(peer(p.name, p.spec));
+      legacyPeers.push({ addr: p.spec.peerAddress, path: `${origin}.data.config: peers[${i}].peer-address` });
+    });
   }
   checkPools(net, out, problems);
-  for (const { o, origin } of objects('BGPPeer')) {
-    const addr = (o.spec as unknown as PeerSpec).peerAddress;
-    if (net.routing !== 'static') add(`${origin}.kind`, `MetalLB's BGP speaker beside Calico's BIRD (routing: ${net.routing}) is not emulated: both would listen on port 179 in the node; use routing: static with BGPPeer objects, or the loadBalancerPool shorthand`);
-    else if (!gateways.includes(addr)) add(`${origin}.spec.peerAddress`, `${addr} is not the fabric router: kemu's router answers BGP at the rack gateway${gateways.length > 1 ? 's' : ''} ${gateways.join(', ')}`);
+  const peerOrigins = [
+    ...objects('BGPPeer').map(({ o, origin }) => ({ addr: (o.spec as unknown as PeerSpec).peerAddress, path: `${origin}.spec.peerAddress`, kind: `${origin}.kind` })),
+    ...legacyPeers.map((p) => ({ addr: p.addr, path: p.path, kind: p.path })),
+  ];
+  for (const p of peerOrigins) {
+    if (net.routing !== 'static') add(p.kind, `MetalLB's BGP speaker beside Calico's BIRD (routing: ${net.routing}) is not emulated: both would listen on port 179 in the node; use routing: static with BGP peers, or the loadBalancerPool shorthand`);
+    else if (!gateways.includes(p.addr)) add(p.path, `${p.addr} is not the fabric router: kemu's router answers BGP at the rack gateway${gateways.length > 1 ? 's' : ''} ${gateways.join(', ')}`);
   }
   return out;
 }

@@ -95,6 +95,12 @@ describe('allocation as MetalLB', () => {
     expect(c.metallb!.advertisements.map((a) => [a.mode, a.ipAddressPools])).toEqual([['layer2', ['default']]]);
     await expect(parseTopology(lab(cm('address-pools:\n- name: x\n  protocol: arp\n  addresses: [10.1.0.0/24]'), ''), '/t.yaml')).rejects.toThrow(/data\.config: address-pools\[0\]\.protocol: 'arp' must be layer2 or bgp/);
     await expect(parseTopology(lab(cm('peers:\n- peer-address: 192.168.50.1\n  my-asn: 64512'), ''), '/t.yaml')).rejects.toThrow(/peers\[0\]\.peer-asn: is required/);
+    const bgpCfg = cm('peers:\n- {peer-address: 192.168.50.1, peer-asn: 64500, my-asn: 64512}\nbgp-communities: {no-advertise: "65535:65282"}\naddress-pools:\n- name: routed\n  protocol: bgp\n  addresses: [10.7.0.0/30]\n  bgp-advertisements: [{aggregation-length: 32, localpref: 100, communities: [no-advertise]}]');
+    const b = await build(lab(bgpCfg, svc('a')));
+    expect(b.metallb!.advertisements).toMatchObject([{ mode: 'bgp', ipAddressPools: ['routed'], localPref: 100, communities: ['65535:65282'] }]);
+    expect(b.metallb!.peers).toMatchObject([{ myASN: 64512, peerASN: 64500, peerAddress: '192.168.50.1' }]);
+    expect(planRouter(b)!.config).toMatch(/neighbor 192\.168\.50\.\d+ as 64512/);
+    await expect(build(lab(cm('peers:\n- {peer-address: 10.0.0.9, peer-asn: 64500, my-asn: 64512}'), ''))).rejects.toThrow(/data\.config: peers\[0\]\.peer-address: 10\.0\.0\.9 is not the fabric router/);
   });
 
   it('loadBalancerPool is the shorthand for one pool announced over BGP to the fabric router', async () => {
