@@ -62,7 +62,7 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   record.proxyPorts = ports;
   await syncHealthServers(c, ports, record);
   await syncRoutesIfChanged(record.built, fabricNetns(c.lab), planFabricRoutes(c, slices, new Set(record.stoppedNodes ?? [])), { fresh: fresh.freshFabric, verify: fresh.verify });
-  await syncL2Announcements(c, record, slices);
+  await syncL2Announcements(c, record, slices, fresh.freshNodes);
   await syncMetallbBgp(c, record, slices);
   return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)) };
 }

@@ -18,7 +18,8 @@ export interface L2Record {
   garpPid?: number;
 }
 
-export async function syncL2Announcements(c: ClusterState, record: LabRecord, slices: ServiceEndpoints[]): Promise<void> {
+/** `fresh`: node namespaces just (re)created, which hold none of the entries the record lists. */
+export async function syncL2Announcements(c: ClusterState, record: LabRecord, slices: ServiceEndpoints[], fresh: Set<string> = new Set()): Promise<void> {
   const down = new Set(record.stoppedNodes ?? []);
   const want = new Map(planLbAnnouncements(c, slices, down).l2.map((a) => [a.ip, a]));
   const had = record.metallbL2 ?? {};
@@ -31,7 +32,7 @@ export async function syncL2Announcements(c: ClusterState, record: LabRecord, sl
     return m;
   };
   const moved = Object.keys(had).filter((ip) => want.get(ip)?.node !== had[ip]!.node);
-  const gained = [...want.keys()].filter((ip) => had[ip]?.node !== want.get(ip)!.node);
+  const gained = [...want.keys()].filter((ip) => had[ip]?.node !== want.get(ip)!.node || fresh.has(want.get(ip)!.node));
   for (const ip of moved) stopGratuitousArp(had[ip]!.garpPid);
   for (const [node, ips] of byNode((ip) => had[ip]!.node, moved)) await withdrawOnNode(nodeNetns(c.lab, node), ips);
   const garp = new Map<string, number | undefined>();
@@ -42,6 +43,6 @@ export async function syncL2Announcements(c: ClusterState, record: LabRecord, sl
   if (moved.length === 0 && gained.length === 0) return;
   const now = new Date().toISOString();
   record.metallbL2 = Object.fromEntries(
-    [...want].map(([ip, a]) => [ip, had[ip]?.node === a.node ? had[ip]! : { node: a.node, service: a.service, since: now, ...(garp.get(ip) ? { garpPid: garp.get(ip) } : {}) }]),
+    [...want].map(([ip, a]) => [ip, had[ip]?.node === a.node ? { ...had[ip]!, ...(garp.get(ip) ? { garpPid: garp.get(ip) } : {}) } : { node: a.node, service: a.service, since: now, ...(garp.get(ip) ? { garpPid: garp.get(ip) } : {}) }]),
   );
 }
