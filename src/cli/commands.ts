@@ -121,6 +121,16 @@ export async function routesCommand(node: string, opts: { output?: string; lab?:
   return table(['DESTINATION', 'VIA', 'DEV', 'PROTO', 'MEANING'], routes.map((r) => [r.dst, r.via, r.dev, r.proto, r.meaning]));
 }
 
+/** `kemu node stop|start NAME` */
+export async function nodeCommand(action: string, node: string, opts: { output?: string; lab?: string }): Promise<string> {
+  if (action !== 'stop' && action !== 'start') throw new Error(`unknown action '${action}'; use kemu node stop NAME or kemu node start NAME`);
+  const { setNodePower } = await import('../lab/node-power.js');
+  const r = await setNodePower((await selectLab(opts.lab)).lab, node, action === 'start');
+  if (opts.output === 'json') return json(r);
+  const moved = Object.entries(r.moved).map(([ip, n]) => `  ${ip} now announced by ${n}`);
+  return [`node/${node} ${r.action}${r.action === 'unchanged' ? ` (already ${action === 'start' ? 'running' : 'stopped'})` : ` in ${formatMs(r.ms)}`}`, ...moved].join('\n') + '\n';
+}
+
 /** `kemu curl TARGET URL [curl options]`: curl from inside a pod, node or external host. */
 export function curlCommand(target: string, url: string, extra: string[], opts: { lab?: string }): Promise<number> {
   return execCommand(target, ['curl', '-sS', '--max-time', '10', ...extra, url], opts);

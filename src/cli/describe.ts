@@ -1,4 +1,5 @@
 /** `kemu describe KIND NAME`: an object in kubectl describe's shape, with what the lab knows of it. */
+import { metallbServiceLines } from '../lab/metallb/views.js';
 import { rolloutProgress } from '../cluster/controllers/deployment.js';
 import { podRequests } from '../cluster/scheduler.js';
 import { controllerOf, getObject, listObjects, objectKey, ownedBy, type StoredMeta } from '../cluster/store.js';
@@ -128,6 +129,7 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
         ['Internal Traffic Policy', s.internalTrafficPolicy],
         ['Endpoints', e.endpoints.filter((x) => x.ready).map((x) => x.ip).join(', ') || undefined],
         ['Not ready', e.endpoints.filter((x) => !x.ready).map((x) => `${x.ip}${x.terminating ? ' (terminating)' : ''}`).join(', ') || undefined],
+        ...metallbServiceLines(record, s, currentEndpoints(record)),
       ]);
     }
     case 'Namespace':

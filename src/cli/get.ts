@@ -11,6 +11,7 @@ import { workloadListing } from './get-workloads.js';
 import { ingressClassRows, ingressRows, secretRows } from '../lab/ingress/views.js';
 import { json, table } from './output.js';
 import { GET_KINDS } from './kinds.js';
+import { metallbListing } from './get-metallb.js';
 
 export const GET_FORMATS = ['wide', 'json', 'yaml'] as const;
 export type GetFormat = (typeof GET_FORMATS)[number] | undefined;
@@ -48,7 +49,7 @@ async function listing(record: LabRecord, kindWord: string): Promise<Listing> {
       rows: record.cluster.nodes.map((n, i) => ({
         name: n.name,
         object: objects[i],
-        cells: [n.name, n.unschedulable ? 'Ready,SchedulingDisabled' : 'Ready', nodeRoles(n.labels).join(',') || undefined, n.ip, record.cluster.pods.filter((p) => p.nodeName === n.name).length, n.blocks.join(',') || undefined],
+        cells: [n.name, `${record.stoppedNodes?.includes(n.name) ? 'NotReady' : 'Ready'}${n.unschedulable ? ',SchedulingDisabled' : ''}`, nodeRoles(n.labels).join(',') || undefined, n.ip, record.cluster.pods.filter((p) => p.nodeName === n.name).length, n.blocks.join(',') || undefined],
         wide: [n.rack, `${n.capacity.cpuMilli / 1000}`, `${Math.round(n.capacity.memoryBytes / 2 ** 20)}Mi`, nodeTaints(n).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(',') || undefined, `kemu-${record.lab}.node.${n.name}`],
       })),
     };
@@ -148,7 +149,7 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
     case 'Endpoints':
       throw new Error('unreachable');
     default:
-      return workloadListing(record, kind)!;
+      return metallbListing(record, kind) ?? workloadListing(record, kind)!;
   }
 }
 

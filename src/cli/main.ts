@@ -190,12 +190,23 @@ program
 
 program
   .command('bgp')
-  .description("show every node's BGP sessions (peer, state, since, routes imported/exported), from BIRD")
-  .argument('[node]', 'only this node')
+  .description("show every node's BGP sessions (peer, state, since, routes imported/exported), from BIRD; with MetalLB BGPPeers, the fabric router's sessions to the nodes' speakers")
+  .argument('[node]', "only this node ('fabric': MetalLB's router)")
   .addOption(outputOption('json'))
   .addOption(labOption())
   .action(async (node: string | undefined, opts: { output?: string; lab?: string }) => {
     process.stdout.write(await (await commands()).bgpCommand(node, opts));
+  });
+
+program
+  .command('node')
+  .description('take a node down as a failure would (its underlay link down, BIRD and pods frozen; NotReady) or bring it back')
+  .argument('<action>', 'stop | start')
+  .argument('<name>', 'node name')
+  .addOption(outputOption('json'))
+  .addOption(labOption())
+  .action(async (action: string, name: string, opts: { output?: string; lab?: string }) => {
+    process.stdout.write(await (await commands()).nodeCommand(action, name, opts));
   });
 
 program

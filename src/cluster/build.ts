@@ -14,6 +14,7 @@ import type { ClusterState, ManualEndpoints, PodState } from './types.js';
 import { assignUnderlay } from './underlay.js';
 import { hostPortConflicts } from './host-port-conflicts.js';
 import { buildServices } from './services.js';
+import { buildMetallb } from './metallb.js';
 import { defaultKubeProxyConfig } from '../topology/kube-proxy/validate.js';
 
 /** `Kind/key` → where the object was written in the user's files (for messages); others are named by kind and key. */
@@ -97,7 +98,10 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
   const pods: PodState[] = intents.map((p) => podState(p, p.hostNetwork ? underlay.get(p.nodeName)! : ipam.addresses.get(key(p))!, underlay.get(p.nodeName)!));
   const serviceProblems: InputProblem[] = [];
   const serviceManifests: Manifest[] = listObjects(store, 'Service').map((s) => ({ kind: 'Service', object: s as unknown as V1Service, origin: originOf('Service', objectKey('Service', s.metadata)) }));
-  const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems);
+  const metallb = buildMetallb(t.network, store, originOf, serviceProblems);
+  if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
+  const reserved = new Set([...underlay.values(), ...t.network.underlay.racks.map((r) => r.gateway)]);
+  const services = buildServices(t.network, serviceManifests, pods, previous?.services ?? [], serviceProblems, metallb, reserved);
   if (serviceProblems.length) throw new InputError(t.file, serviceProblems);
   // hostNetwork pods share their node's namespace: a service port one of them already listens on is not added to another.
   const nodePorts = new Map<string, Set<string>>();
@@ -132,6 +136,7 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
     pods,
     services,
     manualEndpoints: manualEndpoints(store),
+    metallb,
   };
 }
 

@@ -8,22 +8,23 @@ import type { InputProblem } from '../topology/errors.js';
 import type { Manifest } from '../topology/manifests.js';
 import type { NetworkSpec } from '../topology/types.js';
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../util/ipv4.js';
-import { firstFreeIn, parseRange, rangesContain, type IpRange } from '../util/ip-ranges.js';
+import { lbAllocator, shorthandMetallb } from './lb-allocation.js';
+import type { MetallbState } from './metallb.js';
 import type { PodState, ServiceState } from './types.js';
 import { selects } from './endpoints.js';
 
-/** MetalLB's address request: the current `metallb.io/` name first, then the deprecated `metallb.universe.tf/` one it still reads. */
-export const METALLB_IPS = ['metallb.io/loadBalancerIPs', 'metallb.universe.tf/loadBalancerIPs'];
 
-export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: PodState[], previous: ServiceState[], problems: InputProblem[]): ServiceState[] {
+/**
+ * `metallb` is the lab's MetalLB configuration (default: the topology's loadBalancerPool shorthand);
+ * `reserved` the underlay addresses machines hold, which an L2 pool in the underlay must not hand out.
+ */
+export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: PodState[], previous: ServiceState[], problems: InputProblem[], metallb?: MetallbState, reserved: Set<string> = new Set()): ServiceState[] {
   const svcs = manifests.filter((m): m is Extract<Manifest, { kind: 'Service' }> => m.kind === 'Service');
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const prev = new Map(previous.map((s) => [key(s.namespace, s.name), s]));
   const serviceCidr = parseCidr(net.serviceCIDR);
-  const lbPool = net.loadBalancerPool?.map(parseRange).filter((r): r is IpRange => typeof r !== 'string');
   const usedIps = new Map<string, string>();
   const usedNodePorts = new Map<string, string>();
-  const usedLbIps = new Map<string, string>();
   const seen = new Set<string>();
 
   const out = svcs.map(({ object: svc, origin }) => {
@@ -81,16 +82,11 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
     });
     if (s.healthCheckNodePort !== undefined) claim(usedNodePorts, `TCP/${s.healthCheckNodePort}`, `${s.namespace}/${s.name}`, `${origin}.spec.healthCheckNodePort`, 'healthCheckNodePort', problems);
   }
-  for (const { state: s, svc, origin } of out) {
-    if (s.type !== 'LoadBalancer') continue;
-    const wanted = pinnedLbIps(svc);
-    if (svc.spec?.loadBalancerClass) continue; // no controller of that class: <pending>, as MetalLB leaves a Service of another class
-    for (const ip of wanted) {
-      if (!lbPool) continue; // no LB controller: the Service stays <pending>, as in a cluster without one
-      if (!rangesContain(lbPool, ipToInt(ip))) problems.push({ path: `${origin}.spec.loadBalancerIP`, message: `${ip} is not in the lab's load-balancer pool (spec.network.loadBalancerPool ${net.loadBalancerPool!.join(', ')})` });
-      else claim(usedLbIps, ip, `${s.namespace}/${s.name}`, `${origin}.spec.loadBalancerIP`, 'load-balancer IP', problems);
-    }
-    s.loadBalancerIPs = lbPool ? wanted : [];
+  const lb = lbAllocator(metallb ?? shorthandMetallb(net), reserved);
+  // A class no controller here handles stays <pending>, as MetalLB leaves a Service of another class.
+  for (const { state: s, svc, origin } of out) if (s.type === 'LoadBalancer') {
+    if (svc.spec?.loadBalancerClass) s.loadBalancerIPs = [];
+    else lb.claimRequested(s, svc, origin, problems);
   }
   if (problems.length) return out.map((o) => o.state);
 
@@ -113,22 +109,10 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
       const got = keepOrTake(usedNodePorts, before?.healthCheckNodePort !== undefined ? `TCP/${before.healthCheckNodePort}` : undefined, (k) => portOk(Number(k.split('/')[1])), () => freePort('TCP'), `${s.namespace}/${s.name}`);
       if (got) s.healthCheckNodePort = Number(got.split('/')[1]);
     }
-    if (s.type === 'LoadBalancer' && s.loadBalancerIPs.length === 0) {
-      // No pool (no LB controller), a full one, or a class no controller here handles: EXTERNAL-IP stays <pending>,
-      // as MetalLB leaves it; ClusterIP and NodePorts work.
-      if (!lbPool || svc.spec?.loadBalancerClass) continue;
-      const got = keepOrTake(usedLbIps, before?.loadBalancerIPs[0], (ip) => rangesContain(lbPool, ipToInt(ip)), () => firstFreeIn(lbPool, (ip) => usedLbIps.has(ip)), `${s.namespace}/${s.name}`);
-      if (got) s.loadBalancerIPs = [got];
-    }
+    if (s.type === 'LoadBalancer' && s.loadBalancerIPs.length === 0 && !svc.spec?.loadBalancerClass) lb.allocate(s, before);
   }
   checkTargetPorts(out.map((o) => o.state), pods, problems);
   return out.map((o) => o.state);
-}
-
-function pinnedLbIps(svc: V1Service): string[] {
-  const ann = METALLB_IPS.map((k) => svc.metadata?.annotations?.[k]).find((v) => v !== undefined);
-  if (ann) return ann.split(',').map((s) => s.trim()).filter(Boolean);
-  return svc.spec?.loadBalancerIP ? [svc.spec.loadBalancerIP] : [];
 }
 
 function claim(used: Map<string, string>, value: string, owner: string, path: string, what: string, problems: InputProblem[]): void {

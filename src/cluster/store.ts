@@ -52,6 +52,9 @@ export type StoredReplicationController = Stored<V1ReplicationController>;
 export type StoredControllerRevision = Stored<V1ControllerRevision>;
 export type StoredEndpointSlice = Stored<V1EndpointSlice>;
 
+/** MetalLB's objects (and its legacy ConfigMap), kept as written: spec, or data for the ConfigMap. */
+export type StoredMetallb = { apiVersion: string; kind: string; metadata: StoredMeta; spec?: Record<string, unknown>; data?: Record<string, unknown> };
+
 export interface KindMap {
   Namespace: StoredNamespace;
   Pod: StoredPod;
@@ -68,6 +71,11 @@ export interface KindMap {
   ReplicationController: StoredReplicationController;
   ControllerRevision: StoredControllerRevision;
   EndpointSlice: StoredEndpointSlice;
+  IPAddressPool: StoredMetallb;
+  L2Advertisement: StoredMetallb;
+  BGPAdvertisement: StoredMetallb;
+  BGPPeer: StoredMetallb;
+  ConfigMap: StoredMetallb;
 }
 export type StoredKind = keyof KindMap;
 export type StoredObject = KindMap[StoredKind];
@@ -88,6 +96,11 @@ export const STORED_KINDS: StoredKind[] = [
   'IngressClass',
   'Secret',
   'Ingress',
+  'ConfigMap',
+  'IPAddressPool',
+  'L2Advertisement',
+  'BGPAdvertisement',
+  'BGPPeer',
 ];
 /** The API group/version of each stored kind, as owner references and `get -o yaml` name it. */
 export const API_VERSION_OF: Record<StoredKind, string> = {
@@ -106,6 +119,11 @@ export const API_VERSION_OF: Record<StoredKind, string> = {
   EndpointSlice: 'discovery.k8s.io/v1',
   Ingress: 'networking.k8s.io/v1',
   IngressClass: 'networking.k8s.io/v1',
+  ConfigMap: 'v1',
+  IPAddressPool: 'metallb.io/v1beta1',
+  L2Advertisement: 'metallb.io/v1beta1',
+  BGPAdvertisement: 'metallb.io/v1beta1',
+  BGPPeer: 'metallb.io/v1beta2',
 };
 /** Namespaces that exist in every cluster. */
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];

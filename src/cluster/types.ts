@@ -1,5 +1,6 @@
 /** The desired cluster state: the emulated control plane's answer to the topology. */
 import type { KubeProxyConfig, NetworkSpec } from '../topology/types.js';
+import type { MetallbState } from './metallb.js';
 
 /**
  * What a probe checks, ports resolved. exec and grpc probes run nothing (they count as passing: the
@@ -103,6 +104,8 @@ export interface ClusterState {
   pods: PodState[];
   services: ServiceState[];
   manualEndpoints: ManualEndpoints[];
+  /** MetalLB's pools, advertisements and peers (absent in records written before MetalLB objects). */
+  metallb?: MetallbState;
 }
 
 export interface ServicePortState {
@@ -127,6 +130,8 @@ export interface ServiceState {
   internalTrafficPolicy: 'Cluster' | 'Local';
   externalIPs: string[];
   loadBalancerIPs: string[];
+  /** The MetalLB pool the ingress IPs came from (its ip-allocated-from-pool annotation). */
+  loadBalancerPool?: string;
   loadBalancerSourceRanges: string[];
   healthCheckNodePort?: number;
   /** Endpoints are ready whatever their pods' readiness (the EndpointSlice controller). */

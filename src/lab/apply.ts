@@ -106,7 +106,7 @@ export const changedObjects = (objects: ApplyResult[]) => new Set(objects.filter
 
 /** kubectl's names for the kinds kemu stores. */
 export function kindOf(word: string): StoredKind | undefined {
-  const w = word.toLowerCase().replace(/\.(apps|batch|v1|apps\/v1|batch\/v1|networking\.k8s\.io|discovery\.k8s\.io)$/, '');
+  const w = word.toLowerCase().replace(/\.(apps|batch|v1|apps\/v1|batch\/v1|networking\.k8s\.io|discovery\.k8s\.io|metallb\.io)$/, '');
   const table: Record<string, StoredKind> = {
     ns: 'Namespace', namespace: 'Namespace', namespaces: 'Namespace',
     po: 'Pod', pod: 'Pod', pods: 'Pod',
@@ -123,13 +123,18 @@ export function kindOf(word: string): StoredKind | undefined {
     ingressclass: 'IngressClass', ingressclasses: 'IngressClass',
     secret: 'Secret', secrets: 'Secret',
     endpointslice: 'EndpointSlice', endpointslices: 'EndpointSlice',
+    ipaddresspool: 'IPAddressPool', ipaddresspools: 'IPAddressPool',
+    l2advertisement: 'L2Advertisement', l2advertisements: 'L2Advertisement',
+    bgpadvertisement: 'BGPAdvertisement', bgpadvertisements: 'BGPAdvertisement',
+    bgppeer: 'BGPPeer', bgppeers: 'BGPPeer',
+    cm: 'ConfigMap', configmap: 'ConfigMap', configmaps: 'ConfigMap',
   };
   return table[w];
 }
 
 export async function deleteNamed(lab: string, kindWord: string, names: string[], namespace: string, reporter: Reporter, opts: ChangeOptions & { ignoreNotFound?: boolean } = {}): Promise<ChangeResult> {
   const kind = kindOf(kindWord);
-  if (!kind) throw new Error(`cannot delete '${printable(kindWord)}': kemu stores namespaces, pods, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, services, endpoints, endpointslices, ingresses, ingressclasses and secrets`);
+  if (!kind) throw new Error(`cannot delete '${printable(kindWord)}': kemu stores namespaces, pods, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, services, endpoints, endpointslices, ingresses, ingressclasses, secrets and MetalLB's ipaddresspools, l2advertisements, bgpadvertisements, bgppeers and configmaps`);
   return changeLab(lab, reporter, opts, (_record, store, now) => {
     const missing = names.filter((n) => !getObject(store, kind, objectKey(kind, { name: n, namespace })));
     if (missing.length && !opts.ignoreNotFound) throw new Error(`${kind} ${missing.map((n) => `'${kind === 'Namespace' ? n : `${namespace}/${n}`}'`).join(', ')} not found`);

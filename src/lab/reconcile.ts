@@ -244,7 +244,11 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   return out;
 }
 
-const readySet = (c: ClusterState, record: LabRecord) => new Set(c.pods.map((p) => `${p.namespace}/${p.name}`).filter((k) => record.pods[k]?.ready === true));
+// A pod on a node stopped with `kemu node stop` is not ready (its node is NotReady).
+const readySet = (c: ClusterState, record: LabRecord) => {
+  const stopped = new Set(record.stoppedNodes ?? []);
+  return new Set(c.pods.filter((p) => !stopped.has(p.nodeName)).map((p) => `${p.namespace}/${p.name}`).filter((k) => record.pods[k]?.ready === true));
+};
 
 /**
  * Containers of kept pods: restart the ones whose arguments changed, and the dead ones once their

@@ -69,6 +69,9 @@ export interface NodeProxyRecord {
   health?: { pid: number; hash: string };
 }
 
+import type { L2Record } from './metallb/l2.js';
+import type { BgpDaemons } from './metallb/bgp.js';
+
 export interface LabRecord {
   version: 2;
   lab: string;
@@ -92,6 +95,12 @@ export interface LabRecord {
   proxyPorts?: ProxyServicePort[];
   /** the ingress controller pods (lab/ingress), and the hash of what each one's nginx has loaded */
   ingress?: { controllers: string[]; loaded: Record<string, string> };
+  /** MetalLB layer-2 address → the node answering ARP for it (lab/metallb/l2.ts) */
+  metallbL2?: Record<string, L2Record>;
+  /** MetalLB BGP: the fabric router's BIRD (`router`) and each node's speaker (lab/metallb/bgp.ts) */
+  metallbBgp?: BgpDaemons;
+  /** nodes taken down with `kemu node stop` (lab/node-power.ts) */
+  stoppedNodes?: string[];
   /** the lab's supervisor process (container restarts, readiness probes, rollouts) */
   supervisor?: { pid: number };
   updatedAt: string;

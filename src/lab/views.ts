@@ -95,6 +95,8 @@ export function nodeObjects(r: LabRecord): Array<Record<string, unknown>> {
         { type: 'InternalIP', address: n.ip },
         { type: 'Hostname', address: n.name },
       ],
+      // A node stopped with `kemu node stop` has stopped posting status, as the node controller reports it.
+      conditions: [r.stoppedNodes?.includes(n.name) ? { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' } : { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
     },
   }));
 }

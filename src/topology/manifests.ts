@@ -6,13 +6,14 @@ import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
+import { checkMetallbKind, LEGACY_CONFIGMAPS, METALLB_KINDS, METALLB_NAMESPACE, type MetallbKind } from './metallb.js';
 import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
 import { locateProblems } from './locate.js';
 import { droppedWarning, SKIP_HINT, unsupportedMessage, unsupportedUses } from './unsupported.js';
 
-export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS] as const;
+export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS, ...METALLB_KINDS] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
-const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', EndpointSlice: 'discovery.k8s.io/v1', ...WORKLOAD_API_VERSIONS };
+const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind | MetallbKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', EndpointSlice: 'discovery.k8s.io/v1', ...WORKLOAD_API_VERSIONS };
 
 export type Manifest =
   | { kind: 'Namespace'; object: V1Namespace; origin: string }
@@ -24,10 +25,13 @@ export type Manifest =
   | { kind: 'Ingress'; object: V1Ingress; origin: string }
   | { kind: 'IngressClass'; object: V1IngressClass; origin: string }
   | { kind: 'Secret'; object: V1Secret; origin: string }
+  | { kind: MetallbKind; object: MetallbObject; origin: string }
   | WorkloadManifest;
 
 /** kind NetworkPolicy is understood but not enforced: accepting it silently would leave open what it closes. */
 const NETWORK_POLICY_NOT_ENFORCED = 'NetworkPolicy is not enforced yet: kemu has no policy engine (every pod reaches every pod), so the policy would silently not apply';
+/** A MetalLB object (or its legacy ConfigMap) as written: kemu reads spec (data for the ConfigMap). */
+export type MetallbObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, unknown> };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -73,8 +77,8 @@ export async function parseManifests(text: string, origin: string, problems: Inp
   const before = problems.length;
   docs.forEach((doc, i) => {
     const where = docs.length > 1 ? `${origin} (document ${i + 1})` : origin;
-    const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string } };
-    if (opts.skipUnsupported && d.kind && !(SUPPORTED_KINDS as readonly string[]).includes(d.kind)) {
+    const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } };
+    if (opts.skipUnsupported && d.kind && !isSupported(d)) {
       opts.skipped?.push(`${d.kind}${d.metadata?.name ? ` ${d.metadata.name}` : ''} (${where}): ${d.kind === 'NetworkPolicy' ? NETWORK_POLICY_NOT_ENFORCED : 'kind not emulated'}`);
       return;
     }
@@ -125,14 +129,21 @@ function expandLists(docs: unknown[], origin: string, problems: InputProblem[]):
   return out;
 }
 
+/** A kind kemu emulates; of ConfigMaps only MetalLB's legacy configuration. */
+function isSupported(d: { kind?: string; metadata?: { name?: string; namespace?: string } }): boolean {
+  if (!(SUPPORTED_KINDS as readonly string[]).includes(d.kind ?? '')) return false;
+  return d.kind !== 'ConfigMap' || (d.metadata?.namespace === METALLB_NAMESPACE && LEGACY_CONFIGMAPS.includes(d.metadata?.name ?? ''));
+}
+
 function checkManifest(doc: { kind?: string; apiVersion?: string }, where: string, problems: InputProblem[]): Manifest | undefined {
   const kind = doc.kind;
   if (kind === 'NetworkPolicy') {
     problems.push({ path: `${where}.kind`, message: `${NETWORK_POLICY_NOT_ENFORCED}; ${SKIP_HINT.replace('drop it', 'skip it')}` });
     return undefined;
   }
-  if (!kind || !(SUPPORTED_KINDS as readonly string[]).includes(kind)) {
-    problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
+  if (!kind || !isSupported(doc)) {
+    const cm = kind === 'ConfigMap' ? ` (kemu reads a ConfigMap only as MetalLB's legacy configuration, ${METALLB_NAMESPACE}/config or ${METALLB_NAMESPACE}/metallb)` : '';
+    problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here${cm}; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
     return undefined;
   }
   if ((INGRESS_KINDS as readonly string[]).includes(kind)) {
@@ -141,7 +152,13 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     const object = checkIngressKind(kind as IngressKind, doc as Record<string, unknown>, where, problems);
     return object && problems.length === before ? ({ kind, object, origin: where } as Manifest) : undefined;
   }
-  const k = kind as Exclude<ManifestKind, IngressKind>;
+  if ((METALLB_KINDS as readonly string[]).includes(kind)) {
+    const before = problems.length;
+    checkMeta((doc as MetallbObject).metadata, where, problems);
+    const object = checkMetallbKind(kind as MetallbKind, doc as MetallbObject, where, problems);
+    return object && problems.length === before ? ({ kind, object, origin: where } as Manifest) : undefined;
+  }
+  const k = kind as Exclude<ManifestKind, IngressKind | MetallbKind>;
   if (doc.apiVersion !== API_VERSIONS[k]) {
     problems.push({ path: `${where}.apiVersion`, message: `apiVersion '${doc.apiVersion ?? ''}' is not known for ${k}; use ${API_VERSIONS[k]}` });
     return undefined;

@@ -90,9 +90,6 @@ export const UNSUPPORTED_SERVICE_FIELDS: UnsupportedField[] = [
     reason: "the lab is single-stack IPv4: the API server of such a cluster refuses an IPv6 family ('not configured on this cluster')",
     find: listEntries((s) => s, 'spec', 'ipFamilies', (v) => v === 'IPv6'),
   },
-  ...['metallb.io/address-pool', 'metallb.universe.tf/address-pool'].map((key) =>
-    annotation(key, "the lab has one unnamed load-balancer pool (spec.network.loadBalancerPool); MetalLB would assign from the named pool, or leave the Service pending if there is none"),
-  ),
   specField('ipFamilyPolicy', "the lab is single-stack IPv4: the API server of such a cluster refuses RequireDualStack ('this cluster is not configured for dual-stack services'); use SingleStack or PreferDualStack", (v) => v === 'RequireDualStack'),
 ];
 

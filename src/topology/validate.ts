@@ -10,6 +10,9 @@ import { canonicalCidr, cidrContains, cidrText, cidrsOverlap, ipToInt, parseCidr
  * and the fallback devices a kernel with tunnel modules loaded puts in every new namespace. */
 const FABRIC_RESERVED = new Set(['lo', 'all', 'default', 'tunl0', 'sit0', 'gre0', 'gretap0', 'erspan0', 'ip6tnl0', 'ip6gre0']);
 import { podIpAnnotation } from './annotations.js';
+import { METALLB_KINDS, type MetallbKind } from './metallb.js';
+
+const isMetallbManifest = (m: Manifest): m is Extract<Manifest, { kind: MetallbKind }> => (METALLB_KINDS as readonly string[]).includes(m.kind);
 import { parseRange, rangesOverlap, type IpRange } from '../util/ip-ranges.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
@@ -123,6 +126,7 @@ export function checkWorkloads(t: Pick<Topology, 'nodes' | 'network'>, manifests
   const pool = parseCidr(t.network.podCIDR);
   const nodeNames = new Set(t.nodes.map((n) => n.name));
   for (const m of manifests) {
+    if (isMetallbManifest(m)) continue;
     if (m.kind === 'Namespace' || m.kind === 'Service' || m.kind === 'Endpoints' || m.kind === 'EndpointSlice' || m.kind === 'Ingress' || m.kind === 'IngressClass' || m.kind === 'Secret') continue;
     const spec = m.kind === 'Pod' ? m.object.spec : m.object.spec?.template?.spec;
     const meta = m.kind === 'Pod' ? m.object.metadata : m.object.spec?.template?.metadata;

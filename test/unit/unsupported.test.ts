@@ -35,8 +35,6 @@ const cases: Array<[string, unknown, string, (m: Manifest) => unknown]> = [
   ['the ingress bandwidth annotation', pod({}, { 'kubernetes.io/ingress-bandwidth': '10M' }), "f.yaml.metadata.annotations['kubernetes.io/ingress-bandwidth']", (m) => m.object.metadata],
   ['a Calico IPAM-less address', pod({}, { 'cni.projectcalico.org/ipAddrsNoIpam': '["10.0.0.1"]' }), "f.yaml.metadata.annotations['cni.projectcalico.org/ipAddrsNoIpam']", (m) => m.object.metadata],
   ['a Calico floating IP', pod({}, { 'cni.projectcalico.org/floatingIPs': '["1.2.3.4"]' }), "f.yaml.metadata.annotations['cni.projectcalico.org/floatingIPs']", (m) => m.object.metadata],
-  ['a MetalLB pool name (old prefix)', { ...svc({ type: 'LoadBalancer' }), metadata: { name: 'web', annotations: { 'metallb.universe.tf/address-pool': 'blue' } } }, "f.yaml.metadata.annotations['metallb.universe.tf/address-pool']", (m) => m.object.metadata],
-  ['a MetalLB pool name', { ...svc({ type: 'LoadBalancer' }), metadata: { name: 'web', annotations: { 'metallb.io/address-pool': 'blue' } } }, "f.yaml.metadata.annotations['metallb.io/address-pool']", (m) => m.object.metadata],
   ['RequireDualStack', svc({ ipFamilyPolicy: 'RequireDualStack' }), 'f.yaml.spec.ipFamilyPolicy', (m) => (m.object as { spec: object }).spec],
 ];
 

@@ -1,7 +1,7 @@
 /** `kemu bgp` and `kemu routes`: what BIRD says and what each node's kernel routes mean. */
 import { bgpSessions, type BgpSession } from '../../host/bird.js';
 import { ipJson } from '../../host/run.js';
-import { birdSocketPath, caliName, nodeNetns } from '../../topology/names.js';
+import { birdSocketPath, caliName, labPaths, nodeNetns } from '../../topology/names.js';
 import type { LabRecord } from '../state.js';
 
 export interface NodeSessions {
@@ -10,6 +10,10 @@ export interface NodeSessions {
 }
 
 export async function bgpView(r: LabRecord, node?: string): Promise<NodeSessions[]> {
+  // MetalLB's BGP router in the fabric: its sessions to the nodes' speakers.
+  const byNodeIp = new Map(r.cluster.nodes.map((n) => [n.ip, n.name]));
+  const router = r.metallbBgp?.router && (!node || node === 'fabric') ? [{ node: 'fabric', sessions: (await bgpSessions(`${labPaths(r.lab).birdDir}/metallb-router.ctl`)).map((s) => ({ ...s, ...(byNodeIp.has(s.peer) ? { peerNode: byNodeIp.get(s.peer) } : {}) })) }] : [];
+  if (router.length && (r.cluster.network.routing === 'static' || node === 'fabric')) return router;
   if (r.cluster.network.routing === 'static') throw new Error(`lab ${r.lab} uses routing: static; there is no BGP (set spec.network.routing: bgp or ipip)`);
   const nodes = node ? r.cluster.nodes.filter((n) => n.name === node) : r.cluster.nodes;
   if (nodes.length === 0) throw new Error(`no node '${node}' in lab ${r.lab}; nodes: ${r.cluster.nodes.map((n) => n.name).join(', ')}`);

@@ -23,6 +23,8 @@ import { conntrackMaxNow, ensureNfacct, hostCpus } from '../../host/kube-proxy-n
 import { conntrackMax } from '../../plan/kube-proxy/node-config.js';
 import { SERVER_COMM, startServers } from '../../host/sandbox.js';
 import type { LabRecord } from '../state.js';
+import { syncL2Announcements } from '../metallb/l2.js';
+import { syncMetallbBgp } from '../metallb/bgp.js';
 import { dropUnchangedChains } from '../../plan/kube-proxy/unchanged-chains.js';
 import { renderNatOutgoing } from '../../plan/nat-outgoing.js';
 import { entryHashes, serviceChainsOnly } from '../../plan/kube-proxy/service-entries.js';
@@ -64,7 +66,9 @@ export async function syncServices(c: ClusterState, record: LabRecord, ready: Se
   await cleanConntrack(c, record.proxyPorts ?? [], ports);
   record.proxyPorts = ports;
   await syncHealthServers(c, ports, record);
-  await syncRoutesIfChanged(record.built, fabricNetns(c.lab), planFabricRoutes(c, slices), { fresh: fresh.freshFabric, verify: fresh.verify });
+  await syncRoutesIfChanged(record.built, fabricNetns(c.lab), planFabricRoutes(c, slices, new Set(record.stoppedNodes ?? [])), { fresh: fresh.freshFabric, verify: fresh.verify });
+  await syncL2Announcements(c, record, slices, fresh.freshNodes);
+  await syncMetallbBgp(c, record, slices);
   return { slices, synced: synced.sort((a, b) => a.node.localeCompare(b.node)), repaired };
 }
 
