@@ -4,6 +4,7 @@ import { checkEndpointSlice } from './endpoint-slices.js';
 import { checkAnnotations, checkLabels, checkLabelSelector, dns1035Label, ianaSvcName, MAX_OBJECT_BYTES } from './apimachinery.js';
 import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
+import { CALICO_POLICY_KINDS, CALICO_POLICY_REFUSAL } from './network-policy.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, type WorkloadKind, type WorkloadManifest } from './workloads.js';
@@ -102,6 +103,10 @@ function expandLists(docs: unknown[], origin: string, problems: InputProblem[]):
 
 function checkManifest(doc: { kind?: string; apiVersion?: string }, where: string, problems: InputProblem[]): Manifest | undefined {
   const kind = doc.kind;
+  if (kind && doc.apiVersion?.startsWith('projectcalico.org/') && CALICO_POLICY_KINDS.includes(kind)) {
+    problems.push({ path: `${where}.kind`, message: `${doc.apiVersion} ${kind} is ${CALICO_POLICY_REFUSAL}` });
+    return undefined;
+  }
   if (!kind || !(SUPPORTED_KINDS as readonly string[]).includes(kind)) {
     problems.push({ path: `${where}.kind`, message: `kind ${kind ? `'${kind}'` : '(missing)'} is not supported here; supported kinds: ${SUPPORTED_KINDS.join(', ')}` });
     return undefined;
