@@ -102,6 +102,7 @@ describe('Felix-layout rules in a real node netns', () => {
   });
   it('named port + podSelector ingress and ipBlock-except egress enforce the oracle, ipsets in the node netns only', () => {
     load(POLICIES);
+    load(POLICIES); // a second sync swaps refilled sets in over the existing ones
     const { got, want } = matrix(POLICIES);
     expect(got).toEqual(want);
     expect(got).toContain('x/b>x/a:80');

@@ -208,12 +208,20 @@ export function filterRestore(plan: PolicyPlan, removed: string[] = []): string 
   return lines.join('\n');
 }
 
-/** ipset restore text: every set created if missing and refilled, sets no longer used destroyed. */
+/** Felix's temporary twin of a set: cali4t… for cali40… (ipset_defs.go). */
+export const tempIpset = (name: string) => name.slice(0, 5) + 't' + name.slice(6);
+
+/**
+ * ipset restore text: each set filled as its temporary twin and swapped in, so a member change
+ * never leaves the set empty (and never touches the policy chains); sets no longer used destroyed.
+ */
 export function ipsetRestore(plan: PolicyPlan, removed: string[] = []): string {
   const lines: string[] = [];
   for (const s of plan.ipsets) {
-    lines.push(`create ${s.name} ${s.type} family inet -exist`, `flush ${s.name}`);
-    for (const m of s.members) lines.push(`add ${s.name} ${m}`);
+    const t = tempIpset(s.name);
+    lines.push(`create ${s.name} ${s.type} family inet -exist`, `create ${t} ${s.type} family inet -exist`, `flush ${t}`);
+    for (const m of s.members) lines.push(`add ${t} ${m}`);
+    lines.push(`swap ${t} ${s.name}`, `destroy ${t}`);
   }
   for (const name of removed) lines.push(`destroy ${name}`);
   return lines.join('\n') + '\n';
