@@ -14,7 +14,7 @@ fi
 
 # Debian packages: the kernel tools kemu drives, the pod holder, the C toolchain for the pod server,
 # and the clients the demo and tests use.
-packages=(iproute2 iptables conntrack nfacct catatonit bird2 nginx openssl util-linux procps curl iputils-ping iputils-arping socat iperf3 tcpdump wrk python3 build-essential ca-certificates)
+packages=(iproute2 iptables ipset conntrack nfacct catatonit bird2 nginx openssl util-linux procps curl iputils-ping iputils-arping socat iperf3 tcpdump wrk python3 build-essential ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

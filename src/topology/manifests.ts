@@ -4,6 +4,7 @@ import { checkEndpointSlice } from './endpoint-slices.js';
 import { checkAnnotations, checkLabels, checkLabelSelector, dns1035Label, ianaSvcName, MAX_OBJECT_BYTES } from './apimachinery.js';
 import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
+import { CALICO_POLICY_KINDS, CALICO_POLICY_REFUSAL } from './network-policy.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 import { checkMetallbKind, LEGACY_CONFIGMAPS, METALLB_KINDS, METALLB_NAMESPACE, type MetallbKind } from './metallb.js';
@@ -137,6 +138,10 @@ function isSupported(d: { kind?: string; metadata?: { name?: string; namespace?:
 
 function checkManifest(doc: { kind?: string; apiVersion?: string }, where: string, problems: InputProblem[]): Manifest | undefined {
   const kind = doc.kind;
+  if (kind && doc.apiVersion?.startsWith('projectcalico.org/') && CALICO_POLICY_KINDS.includes(kind)) {
+    problems.push({ path: `${where}.kind`, message: `${doc.apiVersion} ${kind} is ${CALICO_POLICY_REFUSAL}` });
+    return undefined;
+  }
   if (kind === 'NetworkPolicy') {
     problems.push({ path: `${where}.kind`, message: `${NETWORK_POLICY_NOT_ENFORCED}; ${SKIP_HINT.replace('drop it', 'skip it')}` });
     return undefined;
