@@ -39,7 +39,7 @@ export const isUnsafeNetSysctl = (s: unknown): boolean => {
 };
 
 /** validateSysctls plus the values kemu can write; `at` is the sysctls list's path. */
-export function checkSysctls(sysctls: unknown, at: string, add: Add): void {
+export function checkSysctls(sysctls: unknown, at: string, add: Add, hostNetwork = false): void {
   if (sysctls === undefined || sysctls === null) return;
   if (!Array.isArray(sysctls)) return add(at, 'must be a list of {name, value}');
   const seen = new Set<string>();
@@ -51,6 +51,8 @@ export function checkSysctls(sysctls: unknown, at: string, add: Add): void {
     if (seen.has(name)) add(`${p}.name`, `Duplicate value: ${JSON.stringify(s.name)}`);
     seen.add(name);
     if (typeof s.value !== 'string') return add(`${p}.value`, 'must be a string');
+    // The kubelet's sysctl admission: a net.* sysctl would change the node's own namespace.
+    if (hostNetwork && name.startsWith('net.')) return add(`${p}.name`, `${JSON.stringify(s.name)} not allowed with host net enabled: the kubelet rejects the pod (SysctlForbidden); remove the sysctl or hostNetwork`);
     if (!isSafeNet(name) && !SAFE_OTHER.includes(name) && !name.startsWith('net.'))
       add(`${p}.name`, `${JSON.stringify(s.name)} is not in the kubelet's safe set and kemu's kubelet allows no unsafe sysctls: the kubelet would reject the pod (SysctlForbidden); safe: ${[...SAFE_NET_SYSCTLS, ...SAFE_OTHER].join(', ')}`);
     if (isSafeNet(name) && !(name === 'net.ipv4.ip_local_reserved_ports' ? PORT_LIST : NUMBERS).test(s.value.trim()))

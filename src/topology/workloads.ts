@@ -65,7 +65,7 @@ function checkProbe(p: V1Probe | undefined, path: string, add: Add, mustSucceedO
 export function checkPodSpec(spec: V1PodSpec | undefined, annotations: Record<string, string> | undefined, specPath: string, metaPath: string, add: Add): void {
   const exit = exitAnnotations(annotations);
   if (exit.error) add(`${metaPath}.annotations`, exit.error);
-  checkSysctls(spec?.securityContext?.sysctls, `${specPath}.securityContext.sysctls`, add);
+  checkSysctls(spec?.securityContext?.sysctls, `${specPath}.securityContext.sysctls`, add, spec?.hostNetwork === true);
   (spec?.tolerations ?? []).forEach((t, i) => {
     const p = `${specPath}.tolerations[${i}]`;
     const op = t.operator ?? 'Equal';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { checkHostPorts, hostPortsOf } from '../../src/topology/host-ports.js';
+import { checkSysctls } from '../../src/topology/sysctls.js';
 import { nodePortsFilter, REASON_NODE_PORTS, wantedHostPorts } from '../../src/cluster/scheduling/node-ports.js';
 import { schedule } from '../../src/cluster/scheduler.js';
 import { emptyStore, getObject, newMeta, putObject, type StoredPod } from '../../src/cluster/store.js';
@@ -33,6 +34,15 @@ describe('hostPort and hostNetwork validation (API server rules)', () => {
   it('refuses a hostIP that is not an IPv4 address, and hostNetwork for a program image, by name', () => {
     expect(problems({ containers: [c([{ containerPort: 80, hostPort: 8080, hostIP: 'nodeip' }])] })[0]).toMatch(/^spec\.containers\[0\]\.ports\[0\]\.hostIP: 'nodeip' is not an IPv4 address/);
     expect(problems({ hostNetwork: true, containers: [c([], 'ing', 'registry.k8s.io/ingress-nginx/controller:v1.15.1')] })[0]).toMatch(/^spec\.hostNetwork: true is not emulated for a pod that runs ingress-nginx/);
+  });
+  it('refuses net.* sysctls on a hostNetwork pod, as the kubelet does (they would change the node), and keeps others', () => {
+    const sysctlProblems = (hostNetwork: boolean) => {
+      const out: string[] = [];
+      checkSysctls([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '80' }, { name: 'kernel.shm_rmid_forced', value: '1' }], 'spec.securityContext.sysctls', (p, m) => out.push(`${p}: ${m}`), hostNetwork);
+      return out;
+    };
+    expect(sysctlProblems(false)).toEqual([]);
+    expect(sysctlProblems(true)).toEqual([expect.stringMatching(/^spec\.securityContext\.sysctls\[0\]\.name: "net\.ipv4\.ip_unprivileged_port_start" not allowed with host net enabled/)]);
   });
   it('defaults hostPort to containerPort for hostNetwork pods, 0.0.0.0 to every address', () => {
     expect(hostPortsOf({ hostNetwork: true, containers: [c([{ containerPort: 80, protocol: 'UDP' }])] })).toEqual([{ hostPort: 80, containerPort: 80, protocol: 'UDP', hostIP: '' }]);
