@@ -9,6 +9,7 @@ import { describeText } from './describe.js';
 import { applyFiles, deleteFiles, deleteNamed, readManifests, scale } from '../lab/apply.js';
 import { selectLab } from '../lab/labs.js';
 import { supervise } from '../lab/supervisor.js';
+import { runDnsServer } from '../lab/dns/main.js';
 import type { InputProblem } from '../topology/errors.js';
 import { printable } from '../util/printable.js';
 
@@ -165,6 +166,16 @@ program
   .action(async (lab: string) => {
     await supervise(lab);
   });
+
+program
+  .command('dns-server', { hidden: true })
+  .description("the cluster DNS pods' process: answers the cluster domain from a records file, forwards the rest")
+  .requiredOption('--records <file>', 'records JSON the lab rewrites on each reconcile')
+  .option('--listen <address>', 'address to bind', '0.0.0.0')
+  .option('--port <port>', 'UDP and TCP port', '53')
+  .option('--upstream <address...>', 'resolvers for names outside the cluster domain (host or host:port)', [])
+  .option('--ready <file>', 'written once the sockets are bound')
+  .action(runDnsServer);
 
 program
   .command('exec')
