@@ -68,7 +68,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
 
   // Given values first, so nothing allocated can take them.
   for (const { state: s, origin } of out) {
-    if (s.clusterIP) {
+    if (s.clusterIP && s.clusterIP !== 'None') {
       if (!cidrContains(serviceCidr, ipToInt(s.clusterIP))) problems.push({ path: `${origin}.spec.clusterIP`, message: `${s.clusterIP} is outside the service CIDR ${net.serviceCIDR}` });
       else claim(usedIps, s.clusterIP, `${s.namespace}/${s.name}`, `${origin}.spec.clusterIP`, 'clusterIP', problems);
     }

@@ -114,6 +114,7 @@ export interface ServiceState {
   namespace: string;
   name: string;
   type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  /** 'None' for a headless Service: no kube-proxy rules (service-plan skips it), DNS records only. */
   clusterIP: string;
   ports: ServicePortState[];
   /** Absent for a selector-less service (its Endpoints come from a manifest). */

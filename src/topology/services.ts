@@ -18,7 +18,10 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
   }
   const type = spec.type ?? 'ClusterIP';
   if (!(SERVICE_TYPES as readonly string[]).includes(type)) add('spec.type', `unknown service type '${type}'; use ${SERVICE_TYPES.join(', ')}`);
-  if (!spec.ports?.length) add('spec.ports', 'a Service needs at least one port');
+  // ValidateService: ports are required except for a headless Service (clusterIP: None).
+  const headless = spec.clusterIP === 'None';
+  if (!spec.ports?.length && !headless) add('spec.ports', 'a Service needs at least one port');
+  if (headless && type !== 'ClusterIP') add('spec.clusterIP', `may not be set to 'None' for ${type} services; use type ClusterIP for a headless Service`);
   const names = new Set<string>();
   const portProtocols = new Set<string>();
   // ValidateService: a selector's keys and values are label keys and values.
@@ -47,8 +50,8 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
     } else if (tp !== undefined && !isPort(tp)) add(`${at}.targetPort`, `${JSON.stringify(tp)} must be a port number or a container port name`);
     if (p.nodePort !== undefined && type === 'ClusterIP') add(`${at}.nodePort`, 'is only allowed for type NodePort or LoadBalancer');
   });
-  if (spec.clusterIP !== undefined && spec.clusterIP !== '' && !IPV4.test(spec.clusterIP))
-    add('spec.clusterIP', `'${spec.clusterIP}' must be an IPv4 address (headless services are not supported)`);
+  if (spec.clusterIP !== undefined && spec.clusterIP !== '' && !headless && !IPV4.test(spec.clusterIP))
+    add('spec.clusterIP', `'${spec.clusterIP}' must be an IPv4 address, or None for a headless Service`);
   if (spec.sessionAffinity !== undefined && spec.sessionAffinity !== 'None' && spec.sessionAffinity !== 'ClientIP')
     add('spec.sessionAffinity', `'${spec.sessionAffinity}' must be None or ClientIP`);
   const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;

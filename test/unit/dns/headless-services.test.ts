@@ -1,0 +1,32 @@
+// Headless Services (clusterIP: None) are accepted as the API server accepts them: no ClusterIP is
+// allocated, no ports needed; kube-proxy skips them (test/unit/kube-proxy/cluster-ip.test.ts).
+import { describe, expect, it } from 'vitest';
+import { clusterFromTopology } from '../../../src/cluster/desired.js';
+import { parseTopology } from '../../../src/topology/load.js';
+
+const file = (workloads: string) => `apiVersion: kemu.dev/v1alpha1
+kind: Topology
+metadata: {name: t}
+spec:
+  nodes: [{name: n1}]
+  workloads:
+${workloads}`;
+const pod = `    - {apiVersion: v1, kind: Pod, metadata: {name: db-0, labels: {app: db}}, spec: {containers: [{name: c, image: x, ports: [{containerPort: 5432}]}]}}`;
+const svc = (name: string, spec: string) => `    - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {selector: {app: db}, ${spec}}}`;
+
+describe('headless Services', () => {
+  it('keep clusterIP None and take no address; a ClusterIP Service still gets the first one', async () => {
+    const c = clusterFromTopology(await parseTopology(file([pod, svc('db', 'clusterIP: None, ports: [{name: pg, port: 5432}]'), svc('db-rw', 'ports: [{port: 5432}]')].join('\n')), '/x/t.yaml'));
+    expect(c.services.map((s) => [s.name, s.clusterIP])).toEqual([['db', 'None'], ['db-rw', '10.96.0.1']]);
+  });
+  it('may have no ports', async () => {
+    const c = clusterFromTopology(await parseTopology(file([pod, svc('db', 'clusterIP: None')].join('\n')), '/x/t.yaml'));
+    expect(c.services[0]!.ports).toEqual([]);
+  });
+  it('are refused for NodePort, by field', async () => {
+    await expect(parseTopology(file([pod, svc('db', 'type: NodePort, clusterIP: None, ports: [{port: 5432}]')].join('\n')), '/x/t.yaml')).rejects.toThrow(/spec\.clusterIP.*may not be set to 'None' for NodePort/s);
+  });
+  it('a ClusterIP that is neither an address nor None is refused', async () => {
+    await expect(parseTopology(file([pod, svc('db', 'clusterIP: none, ports: [{port: 5432}]')].join('\n')), '/x/t.yaml')).rejects.toThrow(/or None for a headless Service/);
+  });
+});
