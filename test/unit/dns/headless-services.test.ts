@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { clusterFromTopology } from '../../../src/cluster/desired.js';
 import { parseTopology } from '../../../src/topology/load.js';
+import { clusterRecords, dnsPods, dnsServices, DnsZone } from '../../../src/plan/dns/index.js';
 
 const file = (workloads: string) => `apiVersion: kemu.dev/v1alpha1
 kind: Topology
@@ -28,5 +29,18 @@ describe('headless Services', () => {
   });
   it('a ClusterIP that is neither an address nor None is refused', async () => {
     await expect(parseTopology(file([pod, svc('db', 'clusterIP: none, ports: [{port: 5432}]')].join('\n')), '/x/t.yaml')).rejects.toThrow(/or None for a headless Service/);
+  });
+});
+
+describe('DNS records from the cluster', () => {
+  it('a headless Service lists its ready, non-terminating endpoints; pods get a-b-c-d records', async () => {
+    const c = clusterFromTopology(await parseTopology(file([pod, svc('db', 'clusterIP: None, ports: [{name: pg, port: 5432}]'), svc('db-rw', 'ports: [{port: 5432}]')].join('\n')), '/x/t.yaml'));
+    const ip = c.pods[0]!.ip;
+    const view = (e: string, ready: boolean, terminating = false) => ({ ip: e, ready, serving: ready, terminating, ports: {} });
+    const slices = [{ namespace: 'default', name: 'db', endpoints: [view(ip, true), view('10.244.9.9', false), view('10.244.9.8', true, true)] }];
+    const zone = new DnsZone(clusterRecords({ services: dnsServices(c, slices), pods: dnsPods(c) }), 'cluster.local');
+    expect(zone.lookup('db.default.svc.cluster.local', 'A').answers).toEqual([{ name: 'db.default.svc.cluster.local', type: 'A', ip }]);
+    expect(zone.lookup('db-rw.default.svc.cluster.local', 'A').answers).toEqual([{ name: 'db-rw.default.svc.cluster.local', type: 'A', ip: '10.96.0.1' }]);
+    expect(zone.lookup(`${ip.replace(/\./g, '-')}.default.pod.cluster.local`, 'A').answers).toHaveLength(1);
   });
 });
