@@ -14,6 +14,12 @@ import { selects } from './endpoints.js';
 
 export const METALLB_IPS = 'metallb.universe.tf/loadBalancerIPs';
 
+/** Offsets in the service CIDR of the cluster's own Services; a Service that pins one keeps it. */
+export const RESERVED_SERVICE_IPS: ReadonlyArray<[number, string]> = [
+  [1, 'default/kubernetes'],
+  [10, 'kube-system/kube-dns'],
+];
+
 export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: PodState[], previous: ServiceState[], problems: InputProblem[]): ServiceState[] {
   const svcs = manifests.filter((m): m is Extract<Manifest, { kind: 'Service' }> => m.kind === 'Service');
   const key = (ns: string, name: string) => `${ns}/${name}`;
@@ -92,7 +98,12 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
   }
   if (problems.length) return out.map((o) => o.state);
 
-  // Then what each service had before, then the lowest free.
+  // Then what each service had before, then the lowest free, past the addresses the cluster's own
+  // Services hold (default/kubernetes at the first, kube-system/kube-dns at the tenth, as kubeadm).
+  for (const [offset, owner] of RESERVED_SERVICE_IPS) {
+    const ip = intToIp(serviceCidr.base + offset);
+    if (!usedIps.has(ip)) usedIps.set(ip, owner);
+  }
   for (const { state: s, origin } of out) {
     const before = prev.get(`${s.namespace}/${s.name}`);
     if (!s.clusterIP) s.clusterIP = keepOrTake(usedIps, before?.clusterIP, (ip) => cidrContains(serviceCidr, ipToInt(ip)), () => firstFree(serviceCidr.base + 1, serviceCidr.base + serviceCidr.size - 2, (n) => intToIp(n), usedIps), `${s.namespace}/${s.name}`) ?? fail(problems, `${origin}.spec.clusterIP`, `the service CIDR ${net.serviceCIDR} is full`);

@@ -16,9 +16,9 @@ const pod = `    - {apiVersion: v1, kind: Pod, metadata: {name: db-0, labels: {a
 const svc = (name: string, spec: string) => `    - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {selector: {app: db}, ${spec}}}`;
 
 describe('headless Services', () => {
-  it('keep clusterIP None and take no address; a ClusterIP Service still gets the first one', async () => {
+  it('keep clusterIP None and take no address; a ClusterIP Service gets the first address past 10.96.0.1 (default/kubernetes)', async () => {
     const c = clusterFromTopology(await parseTopology(file([pod, svc('db', 'clusterIP: None, ports: [{name: pg, port: 5432}]'), svc('db-rw', 'ports: [{port: 5432}]')].join('\n')), '/x/t.yaml'));
-    expect(c.services.map((s) => [s.name, s.clusterIP])).toEqual([['db', 'None'], ['db-rw', '10.96.0.1']]);
+    expect(c.services.map((s) => [s.name, s.clusterIP])).toEqual([['db', 'None'], ['db-rw', '10.96.0.2']]);
   });
   it('may have no ports', async () => {
     const c = clusterFromTopology(await parseTopology(file([pod, svc('db', 'clusterIP: None')].join('\n')), '/x/t.yaml'));
@@ -40,7 +40,17 @@ describe('DNS records from the cluster', () => {
     const slices = [{ namespace: 'default', name: 'db', endpoints: [view(ip, true), view('10.244.9.9', false), view('10.244.9.8', true, true)] }];
     const zone = new DnsZone(clusterRecords({ services: dnsServices(c, slices), pods: dnsPods(c) }), 'cluster.local');
     expect(zone.lookup('db.default.svc.cluster.local', 'A').answers).toEqual([{ name: 'db.default.svc.cluster.local', type: 'A', ip }]);
-    expect(zone.lookup('db-rw.default.svc.cluster.local', 'A').answers).toEqual([{ name: 'db-rw.default.svc.cluster.local', type: 'A', ip: '10.96.0.1' }]);
+    expect(zone.lookup('db-rw.default.svc.cluster.local', 'A').answers).toEqual([{ name: 'db-rw.default.svc.cluster.local', type: 'A', ip: '10.96.0.2' }]);
     expect(zone.lookup(`${ip.replace(/\./g, '-')}.default.pod.cluster.local`, 'A').answers).toHaveLength(1);
+  });
+});
+
+describe('service addresses the cluster keeps', () => {
+  it('allocation skips the first (kubernetes) and the tenth (kube-dns) address; a pinned one is kept', async () => {
+    const many = Array.from({ length: 10 }, (_, i) => svc(`s${i}`, 'ports: [{port: 80}]'));
+    const c = clusterFromTopology(await parseTopology(file([pod, ...many, svc('pinned', "clusterIP: 10.96.0.10, ports: [{port: 80}]")].join('\n')), '/x/t.yaml'));
+    const ips = c.services.map((s) => s.clusterIP);
+    expect(ips.slice(0, 10)).toEqual(['10.96.0.2', '10.96.0.3', '10.96.0.4', '10.96.0.5', '10.96.0.6', '10.96.0.7', '10.96.0.8', '10.96.0.9', '10.96.0.11', '10.96.0.12']);
+    expect(ips[10]).toBe('10.96.0.10');
   });
 });
