@@ -1,7 +1,7 @@
 /** `kemu get KIND [NAME]`: kubectl's tables (and -o wide), or the objects as JSON or YAML. */
 import { stringify } from 'yaml';
 import { rolloutProgress } from '../cluster/controllers/deployment.js';
-import { listObjects, objectKey, type StoredKind } from '../cluster/store.js';
+import { BUILTIN_NAMESPACES, listObjects, objectKey, type StoredKind } from '../cluster/store.js';
 import { kindOf } from '../lab/apply.js';
 import { currentEndpoints, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
@@ -118,7 +118,8 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
         })),
       };
     case 'Namespace': {
-      const names = [...new Set(['default', ...sorted(record, 'Namespace').map((n) => n.metadata.name)])];
+      // The API server's own namespaces always exist; kubectl lists by name.
+      const names = [...new Set([...BUILTIN_NAMESPACES, ...sorted(record, 'Namespace').map((n) => n.metadata.name)])].sort();
       return {
         headers: ['NAME', 'STATUS'],
         wideHeaders: [],

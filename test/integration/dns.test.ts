@@ -117,6 +117,20 @@ describe('cluster DNS from a pod (ClusterFirst)', () => {
   });
 });
 
+describe('the cluster\'s own objects', () => {
+  it('kube-system, kube-public and kube-node-lease always exist', async () => {
+    const names = (await getJson('ns')).items.map((n: { metadata: { name: string } }) => n.metadata.name);
+    expect(names).toEqual(['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+  });
+  it('a headless Service shows None and gets no kube-proxy rules; the first ClusterIP went past 10.96.0.1', async () => {
+    expect((await getJson('svc', 'web-hl')).spec.clusterIP).toBe('None');
+    expect(webIP).toBe('10.96.0.2');
+    const rules = (await execa('ip', ['netns', 'exec', `kemu-${LAB}.node.n1`, 'iptables-save', '-t', 'nat'])).stdout;
+    expect(rules).toContain('default/web:http');
+    expect(rules).not.toContain('default/web-hl');
+  });
+});
+
 describe('dnsPolicy', () => {
   it('Default: the node resolver (the topology upstream) — outside names only', async () => {
     const resolv = resolvFile('default', { dnsPolicy: 'Default' });
