@@ -91,7 +91,7 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
       return {
         headers: ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'],
         wideHeaders: ['SELECTOR'],
-        rows: record.cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, object: serviceObject(s), cells: [s.namespace, s.name, s.type, s.clusterIP, externalColumn(s), portsColumn(s)], wide: [selectorText(s.selector)] })),
+        rows: record.cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, object: serviceObject(s), cells: [s.namespace, s.name, s.type, s.clusterIP || undefined, externalColumn(s), portsColumn(s)], wide: [selectorText(s.selector)] })),
       };
     case 'Deployment':
       return {

@@ -38,7 +38,8 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
     if (seen.has(key(ns, name))) problems.push({ path: `${origin}.metadata.name`, message: `duplicate Service '${key(ns, name)}'` });
     seen.add(key(ns, name));
     const type = (spec.type ?? 'ClusterIP') as ServiceState['type'];
-    const external = type !== 'ClusterIP';
+    const external = type === 'NodePort' || type === 'LoadBalancer';
+    const alias = type === 'ExternalName' ? { externalName: (spec.externalName ?? '').replace(/\.$/, '') } : {};
     const etp = (spec.externalTrafficPolicy ?? 'Cluster') as 'Cluster' | 'Local';
     return {
       svc,
@@ -48,6 +49,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
         name,
         type,
         clusterIP: spec.clusterIP ?? '',
+        ...alias,
         ports: (spec.ports ?? []).map((p) => ({
           name: p.name ?? '',
           protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP',
@@ -55,7 +57,8 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
           targetPort: (p.targetPort as number | string | undefined) ?? p.port,
           ...(external && p.nodePort ? { nodePort: p.nodePort } : {}),
         })),
-        ...(spec.selector && Object.keys(spec.selector).length ? { selector: spec.selector } : {}),
+        // The EndpointSlice controller skips ExternalName Services, selector or not.
+        ...(spec.selector && Object.keys(spec.selector).length && type !== 'ExternalName' ? { selector: spec.selector } : {}),
         ...(spec.sessionAffinity === 'ClientIP' ? { sessionAffinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800 } : {}),
         externalTrafficPolicy: external ? etp : 'Cluster',
         internalTrafficPolicy: (spec.internalTrafficPolicy ?? 'Cluster') as 'Cluster' | 'Local',
@@ -106,10 +109,10 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
   }
   for (const { state: s, origin } of out) {
     const before = prev.get(`${s.namespace}/${s.name}`);
-    if (!s.clusterIP) s.clusterIP = keepOrTake(usedIps, before?.clusterIP, (ip) => cidrContains(serviceCidr, ipToInt(ip)), () => firstFree(serviceCidr.base + 1, serviceCidr.base + serviceCidr.size - 2, (n) => intToIp(n), usedIps), `${s.namespace}/${s.name}`) ?? fail(problems, `${origin}.spec.clusterIP`, `the service CIDR ${net.serviceCIDR} is full`);
+    if (!s.clusterIP && s.type !== 'ExternalName') s.clusterIP = keepOrTake(usedIps, before?.clusterIP, (ip) => cidrContains(serviceCidr, ipToInt(ip)), () => firstFree(serviceCidr.base + 1, serviceCidr.base + serviceCidr.size - 2, (n) => intToIp(n), usedIps), `${s.namespace}/${s.name}`) ?? fail(problems, `${origin}.spec.clusterIP`, `the service CIDR ${net.serviceCIDR} is full`);
     const portOk = (p: number) => p >= net.nodePortRange.min && p <= net.nodePortRange.max;
     const freePort = (proto: string) => firstFree(net.nodePortRange.min, net.nodePortRange.max, (n) => `${proto}/${n}`, usedNodePorts);
-    if (s.type !== 'ClusterIP')
+    if (s.type === 'NodePort' || s.type === 'LoadBalancer')
       s.ports.forEach((p, i) => {
         if (p.nodePort !== undefined) return;
         const had = before?.ports.find((b) => b.name === p.name && b.protocol === p.protocol)?.nodePort;

@@ -35,6 +35,7 @@ const file = writeTopology(LAB, {
       { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kube-dns' }, subsets: [{ addresses: [{ ip: '10.244.0.53' }], ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] }] },
       service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] }),
       service('web-hl', { clusterIP: 'None', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] }),
+      service('ext', { type: 'ExternalName', externalName: 'www.outside.test' }),
     ],
   },
 });
@@ -67,7 +68,7 @@ beforeAll(async () => {
     { namespace: 'default', name: 'kube-dns', clusterIP: '10.96.0.10', ports: [{ name: 'dns', protocol: 'UDP', port: 53 }, { name: 'dns-tcp', protocol: 'TCP', port: 53 }], publishNotReadyAddresses: false, endpoints: [] },
     { namespace: 'default', name: 'web', clusterIP: webIP, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], publishNotReadyAddresses: false, endpoints: [] },
     { namespace: 'default', name: 'web-hl', clusterIP: 'None', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], publishNotReadyAddresses: false, endpoints: [{ ip: podIPs['web-1']!, ready: true }, { ip: podIPs['web-2']!, ready: true }] },
-    { namespace: 'default', name: 'ext', externalName: 'www.outside.test', ports: [], publishNotReadyAddresses: false, endpoints: [] },
+    { namespace: 'default', name: 'ext', externalName: (await getJson('svc', 'ext')).spec.externalName, ports: [], publishNotReadyAddresses: false, endpoints: [] },
   ];
   writeFileSync(recordsFile, JSON.stringify({ zone: 'cluster.local', records: clusterRecords({ services, pods: all.map((p) => ({ namespace: p.namespace, ip: p.ip })) }) }));
   children.push(execa('ip', ['netns', 'exec', hostNetns(LAB, 'up'), 'python3', join(ROOT, 'bench/dns-upstream.py'), '0.0.0.0', '53'], { reject: false }));
@@ -128,6 +129,9 @@ describe('the cluster\'s own objects', () => {
     const rules = (await execa('ip', ['netns', 'exec', `kemu-${LAB}.node.n1`, 'iptables-save', '-t', 'nat'])).stdout;
     expect(rules).toContain('default/web:http');
     expect(rules).not.toContain('default/web-hl');
+    expect(rules).not.toContain('default/ext');
+    const ext = await kemu('get', 'svc', 'ext', '--lab', LAB);
+    expect(ext.stdout).toMatch(/ext\s+ExternalName\s+<none>\s+www\.outside\.test/);
   });
 });
 

@@ -12,6 +12,7 @@ export function dnsServices(c: ClusterState, slices: ServiceEndpoints[]): DnsSer
     namespace: s.namespace,
     name: s.name,
     clusterIP: s.clusterIP,
+    ...(s.externalName !== undefined ? { externalName: s.externalName } : {}),
     ports: s.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
     publishNotReadyAddresses: s.publishNotReadyAddresses,
     // Terminating endpoints are not ready (podToEndpoint); one entry per address.

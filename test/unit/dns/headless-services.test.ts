@@ -54,3 +54,22 @@ describe('service addresses the cluster keeps', () => {
     expect(ips[10]).toBe('10.96.0.10');
   });
 });
+
+describe('ExternalName Services', () => {
+  it('are accepted with no ports and no address, keep the name without its trailing dot, and become a CNAME', async () => {
+    const c = clusterFromTopology(await parseTopology(file([pod, svc('ext', 'type: ExternalName, externalName: db.example.com.'), svc('db-rw', 'ports: [{port: 5432}]')].join('\n')), '/x/t.yaml'));
+    const ext = c.services.find((s) => s.name === 'ext')!;
+    expect([ext.clusterIP, ext.externalName, ext.selector]).toEqual(['', 'db.example.com', undefined]);
+    expect(c.services.find((s) => s.name === 'db-rw')!.clusterIP).toBe('10.96.0.2');
+    const zone = new DnsZone(clusterRecords({ services: dnsServices(c, []), pods: [] }), 'cluster.local');
+    expect(zone.lookup('ext.default.svc.cluster.local', 'A').answers).toEqual([{ name: 'ext.default.svc.cluster.local', type: 'CNAME', target: 'db.example.com' }]);
+  });
+  it.each([
+    ['no externalName', 'type: ExternalName', /spec\.externalName.*Required/s],
+    ['a name that is no DNS subdomain', 'type: ExternalName, externalName: Db_Example', /spec\.externalName.*RFC 1123 subdomain/s],
+    ['a ClusterIP', 'type: ExternalName, externalName: db.example.com, clusterIP: 10.96.0.50', /spec\.clusterIP.*may not be set for ExternalName/s],
+    ['a nodePort', 'type: ExternalName, externalName: db.example.com, ports: [{port: 80, nodePort: 30080}]', /nodePort.*only allowed for type NodePort or LoadBalancer/s],
+  ])('are refused with %s', async (_what, spec, message) => {
+    await expect(parseTopology(file([pod, svc('ext', spec)].join('\n')), '/x/t.yaml')).rejects.toThrow(message);
+  });
+});
