@@ -1,7 +1,7 @@
 /** `kemu get KIND [NAME]`: kubectl's tables (and -o wide), or the objects as JSON or YAML. */
 import { stringify } from 'yaml';
 import { rolloutProgress } from '../cluster/controllers/deployment.js';
-import { listObjects, objectKey, type StoredKind } from '../cluster/store.js';
+import { BUILTIN_NAMESPACES, listObjects, objectKey, type StoredKind } from '../cluster/store.js';
 import { kindOf } from '../lab/apply.js';
 import { currentEndpoints, endpointsObject, externalColumn, portsColumn, serviceObject } from '../lab/kube-proxy/views.js';
 import type { LabRecord } from '../lab/state.js';
@@ -92,7 +92,7 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
       return {
         headers: ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'],
         wideHeaders: ['SELECTOR'],
-        rows: record.cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, object: serviceObject(s), cells: [s.namespace, s.name, s.type, s.clusterIP, externalColumn(s), portsColumn(s)], wide: [selectorText(s.selector)] })),
+        rows: record.cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, object: serviceObject(s), cells: [s.namespace, s.name, s.type, s.clusterIP || undefined, externalColumn(s), portsColumn(s)], wide: [selectorText(s.selector)] })),
       };
     case 'Deployment':
       return {
@@ -119,7 +119,8 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
         })),
       };
     case 'Namespace': {
-      const names = [...new Set(['default', ...sorted(record, 'Namespace').map((n) => n.metadata.name)])];
+      // The API server's own namespaces always exist; kubectl lists by name.
+      const names = [...new Set([...BUILTIN_NAMESPACES, ...sorted(record, 'Namespace').map((n) => n.metadata.name)])].sort();
       return {
         headers: ['NAME', 'STATUS'],
         wideHeaders: [],

@@ -178,6 +178,16 @@ program
   });
 
 program
+  .command('dns-server', { hidden: true })
+  .description("the cluster DNS pods' process: answers the cluster domain from a records file, forwards the rest")
+  .requiredOption('--records <file>', 'records JSON the lab rewrites on each reconcile')
+  .option('--listen <address>', 'address to bind', '0.0.0.0')
+  .option('--port <port>', 'UDP and TCP port', '53')
+  .option('--upstream <address...>', 'resolvers for names outside the cluster domain (host or host:port)', [])
+  .option('--ready <file>', 'written once the sockets are bound')
+  .action(async (opts: { records: string; listen: string; port: string; upstream: string[]; ready?: string }) => (await import('../lab/dns/main.js')).runDnsServer(opts));
+
+program
   .command('exec')
   .description('run a command inside a pod ([namespace/]name), node (node/NAME) or external host (host/NAME)')
   .argument('<target>', 'pod, node/NAME or host/NAME')

@@ -14,6 +14,12 @@ import type { PodState, ServiceState } from './types.js';
 import { selects } from './endpoints.js';
 
 
+/** Offsets in the service CIDR of the cluster's own Services; a Service that pins one keeps it. */
+export const RESERVED_SERVICE_IPS: ReadonlyArray<[number, string]> = [
+  [1, 'default/kubernetes'],
+  [10, 'kube-system/kube-dns'],
+];
+
 /**
  * `metallb` is the lab's MetalLB configuration (default: the topology's loadBalancerPool shorthand);
  * `reserved` the underlay addresses machines hold, which an L2 pool in the underlay must not hand out.
@@ -34,7 +40,8 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
     if (seen.has(key(ns, name))) problems.push({ path: `${origin}.metadata.name`, message: `duplicate Service '${key(ns, name)}'` });
     seen.add(key(ns, name));
     const type = (spec.type ?? 'ClusterIP') as ServiceState['type'];
-    const external = type !== 'ClusterIP';
+    const external = type === 'NodePort' || type === 'LoadBalancer';
+    const alias = type === 'ExternalName' ? { externalName: (spec.externalName ?? '').replace(/\.$/, '') } : {};
     const etp = (spec.externalTrafficPolicy ?? 'Cluster') as 'Cluster' | 'Local';
     return {
       svc,
@@ -44,6 +51,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
         name,
         type,
         clusterIP: spec.clusterIP ?? '',
+        ...alias,
         ports: (spec.ports ?? []).map((p) => ({
           name: p.name ?? '',
           protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP',
@@ -51,7 +59,8 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
           targetPort: (p.targetPort as number | string | undefined) ?? p.port,
           ...(external && p.nodePort ? { nodePort: p.nodePort } : {}),
         })),
-        ...(spec.selector && Object.keys(spec.selector).length ? { selector: spec.selector } : {}),
+        // The EndpointSlice controller skips ExternalName Services, selector or not.
+        ...(spec.selector && Object.keys(spec.selector).length && type !== 'ExternalName' ? { selector: spec.selector } : {}),
         ...(spec.sessionAffinity === 'ClientIP' ? { sessionAffinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800 } : {}),
         externalTrafficPolicy: external ? etp : 'Cluster',
         internalTrafficPolicy: (spec.internalTrafficPolicy ?? 'Cluster') as 'Cluster' | 'Local',
@@ -70,7 +79,7 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
 
   // Given values first, so nothing allocated can take them.
   for (const { state: s, origin } of out) {
-    if (s.clusterIP) {
+    if (s.clusterIP && s.clusterIP !== 'None') {
       if (!cidrContains(serviceCidr, ipToInt(s.clusterIP))) problems.push({ path: `${origin}.spec.clusterIP`, message: `${s.clusterIP} is outside the service CIDR ${net.serviceCIDR}` });
       else claim(usedIps, s.clusterIP, `${s.namespace}/${s.name}`, `${origin}.spec.clusterIP`, 'clusterIP', problems);
     }
@@ -90,14 +99,19 @@ export function buildServices(net: NetworkSpec, manifests: Manifest[], pods: Pod
   }
   if (problems.length) return out.map((o) => o.state);
 
-  // Then what each service had before, then the lowest free.
+  // Then what each service had before, then the lowest free, past the addresses the cluster's own
+  // Services hold (default/kubernetes at the first, kube-system/kube-dns at the tenth, as kubeadm).
+  for (const [offset, owner] of RESERVED_SERVICE_IPS) {
+    const ip = intToIp(serviceCidr.base + offset);
+    if (!usedIps.has(ip)) usedIps.set(ip, owner);
+  }
   for (const { state: s, svc, origin } of out) {
     const before = prev.get(`${s.namespace}/${s.name}`);
-    if (!s.clusterIP) s.clusterIP = keepOrTake(usedIps, before?.clusterIP, (ip) => cidrContains(serviceCidr, ipToInt(ip)), () => firstFree(serviceCidr.base + 1, serviceCidr.base + serviceCidr.size - 2, (n) => intToIp(n), usedIps), `${s.namespace}/${s.name}`) ?? fail(problems, `${origin}.spec.clusterIP`, `the service CIDR ${net.serviceCIDR} is full`);
+    if (!s.clusterIP && s.type !== 'ExternalName') s.clusterIP = keepOrTake(usedIps, before?.clusterIP, (ip) => cidrContains(serviceCidr, ipToInt(ip)), () => firstFree(serviceCidr.base + 1, serviceCidr.base + serviceCidr.size - 2, (n) => intToIp(n), usedIps), `${s.namespace}/${s.name}`) ?? fail(problems, `${origin}.spec.clusterIP`, `the service CIDR ${net.serviceCIDR} is full`);
     const portOk = (p: number) => p >= net.nodePortRange.min && p <= net.nodePortRange.max;
     const freePort = (proto: string) => firstFree(net.nodePortRange.min, net.nodePortRange.max, (n) => `${proto}/${n}`, usedNodePorts);
     // allocateLoadBalancerNodePorts: false: a LoadBalancer Service gets only the node ports it names.
-    if (s.type !== 'ClusterIP' && !(s.type === 'LoadBalancer' && svc.spec?.allocateLoadBalancerNodePorts === false))
+    if ((s.type === 'NodePort' || s.type === 'LoadBalancer') && !(s.type === 'LoadBalancer' && svc.spec?.allocateLoadBalancerNodePorts === false))
       s.ports.forEach((p, i) => {
         if (p.nodePort !== undefined) return;
         const had = before?.ports.find((b) => b.name === p.name && b.protocol === p.protocol)?.nodePort;

@@ -120,7 +120,10 @@ export interface ServicePortState {
 export interface ServiceState {
   namespace: string;
   name: string;
-  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  /** spec.externalName of an ExternalName Service: a DNS CNAME only (no address, no rules). */
+  externalName?: string;
+  /** 'None' for a headless Service: no kube-proxy rules (service-plan skips it), DNS records only. */
   clusterIP: string;
   ports: ServicePortState[];
   /** Absent for a selector-less service (its Endpoints come from a manifest). */

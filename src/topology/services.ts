@@ -1,9 +1,9 @@
 /** Checks of Service and Endpoints manifests that need nothing but the manifest itself. */
 import type { V1Endpoints, V1Service } from '@kubernetes/client-node';
 import type { InputProblem } from './errors.js';
-import { checkLabels, dns1123Label, ianaSvcName, qualifiedName, specialIP } from './apimachinery.js';
+import { checkLabels, dns1123Label, dns1123Subdomain, ianaSvcName, qualifiedName, specialIP } from './apimachinery.js';
 
-export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
+export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
 export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
 const TRAFFIC_DISTRIBUTIONS = ['PreferClose', 'PreferSameZone', 'PreferSameNode'];
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
@@ -18,7 +18,21 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
   }
   const type = spec.type ?? 'ClusterIP';
   if (!(SERVICE_TYPES as readonly string[]).includes(type)) add('spec.type', `unknown service type '${type}'; use ${SERVICE_TYPES.join(', ')}`);
-  if (!spec.ports?.length) add('spec.ports', 'a Service needs at least one port');
+  // ValidateService: ports are required except for a headless Service (clusterIP: None).
+  const headless = spec.clusterIP === 'None';
+  const externalName = type === 'ExternalName';
+  if (!spec.ports?.length && !headless && !externalName) add('spec.ports', 'a Service needs at least one port');
+  if (externalName) {
+    // ValidateService: a DNS-1123 subdomain (a trailing dot allowed); no ClusterIP.
+    const target = typeof spec.externalName === 'string' ? spec.externalName.replace(/\.$/, '') : '';
+    if (!target) add('spec.externalName', 'Required value: an ExternalName Service names the DNS name it aliases');
+    else {
+      const bad = dns1123Subdomain(target);
+      if (bad) add('spec.externalName', bad);
+    }
+    if (spec.clusterIP !== undefined && spec.clusterIP !== '') add('spec.clusterIP', 'may not be set for ExternalName services');
+  }
+  if (headless && type !== 'ClusterIP') add('spec.clusterIP', `may not be set to 'None' for ${type} services; use type ClusterIP for a headless Service`);
   const names = new Set<string>();
   const portProtocols = new Set<string>();
   // ValidateService: a selector's keys and values are label keys and values.
@@ -45,11 +59,11 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
       const bad = ianaSvcName(tp);
       if (bad) add(`${at}.targetPort`, bad);
     } else if (tp !== undefined && !isPort(tp)) add(`${at}.targetPort`, `${JSON.stringify(tp)} must be a port number or a container port name`);
-    if (p.nodePort !== undefined && type === 'ClusterIP') add(`${at}.nodePort`, 'is only allowed for type NodePort or LoadBalancer');
+    if (p.nodePort !== undefined && (type === 'ClusterIP' || externalName)) add(`${at}.nodePort`, 'is only allowed for type NodePort or LoadBalancer');
   });
   checkFamilies(spec, type, add);
-  if (spec.clusterIP !== undefined && spec.clusterIP !== '' && !IPV4.test(spec.clusterIP))
-    add('spec.clusterIP', `'${spec.clusterIP}' must be an IPv4 address (headless services are not supported)`);
+  if (spec.clusterIP !== undefined && spec.clusterIP !== '' && !headless && !externalName && !IPV4.test(spec.clusterIP))
+    add('spec.clusterIP', `'${spec.clusterIP}' must be an IPv4 address, or None for a headless Service`);
   if (spec.sessionAffinity !== undefined && spec.sessionAffinity !== 'None' && spec.sessionAffinity !== 'ClientIP')
     add('spec.sessionAffinity', `'${spec.sessionAffinity}' must be None or ClientIP`);
   const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
@@ -60,7 +74,7 @@ export function checkService(svc: V1Service, where: string, problems: InputProbl
     ['internalTrafficPolicy', spec.internalTrafficPolicy],
   ] as const)
     if (value !== undefined && value !== 'Cluster' && value !== 'Local') add(`spec.${field}`, `'${value}' must be Cluster or Local`);
-  if (spec.externalTrafficPolicy === 'Local' && type === 'ClusterIP') add('spec.externalTrafficPolicy', 'applies only to NodePort and LoadBalancer services');
+  if (spec.externalTrafficPolicy === 'Local' && (type === 'ClusterIP' || externalName)) add('spec.externalTrafficPolicy', 'applies only to NodePort and LoadBalancer services');
   if (spec.trafficDistribution !== undefined && !TRAFFIC_DISTRIBUTIONS.includes(spec.trafficDistribution))
     add('spec.trafficDistribution', `Unsupported value: "${spec.trafficDistribution}": supported values: ${TRAFFIC_DISTRIBUTIONS.map((t) => `"${t}"`).join(', ')}`);
   if (spec.publishNotReadyAddresses !== undefined && typeof spec.publishNotReadyAddresses !== 'boolean') add('spec.publishNotReadyAddresses', 'must be true or false');

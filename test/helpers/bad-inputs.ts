@@ -219,9 +219,9 @@ export const BAD_INPUTS: BadInput[] = [
   {
     name: 'unknown service type',
     lab: 'kt-bad-svctype',
-    text: topo('kt-bad-svctype', { workloads: [service('s', { type: 'ExternalName', ports: [{ port: 80 }] })] }),
+    text: topo('kt-bad-svctype', { workloads: [service('s', { type: 'Internal', ports: [{ port: 80 }] })] }),
     path: 'spec.workloads[0].spec.type',
-    message: /unknown service type 'ExternalName'/,
+    message: /unknown service type 'Internal'/,
   },
   {
     name: 'LoadBalancer pool entry that is neither a CIDR nor a range',

@@ -17,13 +17,14 @@ export function serviceObject(s: ServiceState): Record<string, unknown> {
     spec: {
       type: s.type,
       clusterIP: s.clusterIP,
-      clusterIPs: [s.clusterIP],
+      clusterIPs: s.clusterIP ? [s.clusterIP] : [],
       ipFamilies: ['IPv4'],
       ports: s.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port, targetPort: p.targetPort, ...(p.nodePort ? { nodePort: p.nodePort } : {}) })),
       ...(s.selector ? { selector: s.selector } : {}),
       sessionAffinity: s.sessionAffinityTimeoutSeconds ? 'ClientIP' : 'None',
       ...(s.sessionAffinityTimeoutSeconds ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: s.sessionAffinityTimeoutSeconds } } } : {}),
-      ...(s.type !== 'ClusterIP' ? { externalTrafficPolicy: s.externalTrafficPolicy } : {}),
+      ...(s.type === 'NodePort' || s.type === 'LoadBalancer' ? { externalTrafficPolicy: s.externalTrafficPolicy } : {}),
+      ...(s.externalName !== undefined ? { externalName: s.externalName } : {}),
       internalTrafficPolicy: s.internalTrafficPolicy,
       ...(s.externalIPs.length ? { externalIPs: s.externalIPs } : {}),
       ...(s.healthCheckNodePort ? { healthCheckNodePort: s.healthCheckNodePort } : {}),
@@ -69,5 +70,6 @@ export const portsColumn = (s: ServiceState) => s.ports.map((p) => `${p.port}${p
 export function externalColumn(s: ServiceState): string | undefined {
   const ips = [...s.loadBalancerIPs, ...s.externalIPs];
   if (ips.length) return ips.join(',');
+  if (s.externalName !== undefined) return s.externalName;
   return s.type === 'LoadBalancer' ? '<pending>' : undefined;
 }

@@ -20,7 +20,8 @@ export function buildUpstream(namespace: string, svc: ServiceBackend, serviceUps
   const s = services.get(`${namespace}/${svc.name}`);
   const port = s?.ports.find((p) => p.protocol === 'TCP' && (svc.port?.number !== undefined ? p.port === svc.port.number : p.name === svc.port?.name));
   if (!s || !port) return { name, servers: [] };
-  if (serviceUpstream) return { name, servers: [`${s.clusterIP}:${port.port}`] };
+  // A headless Service has no address to proxy to: its endpoints are used, as without the annotation.
+  if (serviceUpstream && s.clusterIP !== 'None') return { name, servers: [`${s.clusterIP}:${port.port}`] };
   const endpoints = slices.get(`${namespace}/${svc.name}`)?.endpoints ?? [];
   const key = portKey(port.name, port.protocol);
   const servers = endpoints.filter((e) => e.ready && e.ports[key] !== undefined).map((e) => `${e.ip}:${e.ports[key]}`);
