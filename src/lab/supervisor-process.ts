@@ -25,7 +25,7 @@ const marks = (lab: string) => ({ KEMU_LAB: lab, KEMU_ROLE: 'supervisor' });
 /** The supervisor's command line. A small young generation: its garbage is short-lived, and it should stay light beside the lab. */
 const supervisorArgv = (lab: string) => [process.execPath, '--max-semi-space-size=2', process.argv[1]!, 'supervise', lab];
 
-/** Whether the record's supervisor runs (its pid still carries the supervisor's marks). */
+/** Whether the record's supervisor runs: its pid is alive and carries the supervisor's marks (a pid in the record may be anything). */
 export async function supervisorRuns(record: LabRecord): Promise<boolean> {
   const pid = record.supervisor?.pid;
   return pid !== undefined && (await stillMarked([pid], marks(record.lab))).length > 0 && (await isAlive(pid));
@@ -44,11 +44,6 @@ async function spawnDetached(lab: string, argv: string[]): Promise<ChildProcess>
   } finally {
     await log.close();
   }
-}
-
-/** Whether `pid` is a living process carrying the marks of `lab`'s supervisor (a pid in the record may be anything). */
-export async function isSupervisorOf(lab: string, pid: number | undefined): Promise<boolean> {
-  return pid !== undefined && (await stillMarked([pid], marks(lab))).length === 1 && (await isAlive(pid));
 }
 
 export async function ensureSupervisor(record: LabRecord): Promise<void> {

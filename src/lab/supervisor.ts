@@ -25,7 +25,7 @@ import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
 import { readRecord, stateFile, writeRecord, type LabRecord } from './state.js';
-import { isSupervisorOf, startWatchdog, supervisorRuns, WATCHDOG_BIN } from './supervisor-process.js';
+import { startWatchdog, supervisorRuns, WATCHDOG_BIN } from './supervisor-process.js';
 import type { ChildProcess } from 'node:child_process';
 
 const TICK_MS = 250;
@@ -61,16 +61,17 @@ export async function supervise(lab: string): Promise<void> {
 }
 
 /**
- * A supervisor started by its watchdog (the previous one was killed) takes the record over, unless a
- * command meanwhile started another one that runs. False: this one has nothing to do.
+ * Take the record over, unless it names another living process with the supervisor's marks (any pid
+ * can be written into the state file): at the start (a supervisor started by its watchdog after the
+ * previous one was killed) and whenever the record stops naming this one. False: nothing to do here.
  */
 async function claim(lab: string): Promise<boolean> {
   const why = await withLabLock(lab, async () => {
     const record = await readRecord(lab).catch(() => undefined);
     if (!record) return 'no readable record';
     if (record.supervisor?.pid === process.pid) return undefined;
-    if (record.supervisor && (await supervisorRuns(record))) return `pid ${record.supervisor.pid} supervises the lab`;
-    log(`taking over from pid ${record.supervisor?.pid ?? '(none)'}`);
+    if (record.supervisor && (await supervisorRuns(record))) return `pid ${record.supervisor.pid} supervises the lab now`;
+    log(`the record names pid ${record.supervisor?.pid ?? '(none)'}, which is not this lab's supervisor; recording pid ${process.pid}`);
     record.supervisor = { pid: process.pid };
     await writeRecord(record);
     return undefined;
@@ -95,13 +96,7 @@ async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> 
     }
     if (!record) return log('no readable record; exiting');
     if (record.supervisor?.pid !== process.pid) {
-      // Defer only to a process that carries the supervisor's marks: any pid can be written into the state file.
-      if (await isSupervisorOf(lab, record.supervisor?.pid)) return log(`pid ${record.supervisor?.pid} supervises the lab now; exiting`);
-      log(`the record names pid ${record.supervisor?.pid ?? '(none)'}, which is not this lab's supervisor; recording pid ${process.pid}`);
-      await withLabLock(lab, async () => {
-        const current = await readRecord(lab);
-        if (current && !(await isSupervisorOf(lab, current.supervisor?.pid))) await writeRecord({ ...current, supervisor: { pid: process.pid } });
-      });
+      if (!(await claim(lab))) return;
       mtime = -1;
       continue;
     }

@@ -85,7 +85,7 @@ export async function parseManifests(text: string, origin: string, problems: Inp
     }
     // Refused fields are reported with the object's other problems (every problem at once).
     let refused = false;
-    if (d.kind && (SUPPORTED_KINDS as readonly string[]).includes(d.kind))
+    if (d.kind && isSupported(d))
       for (const use of unsupportedUses(d.kind, d, where)) {
         if (!opts.skipUnsupported) {
           problems.push({ path: use.path, message: unsupportedMessage(d.kind, d, use) });
