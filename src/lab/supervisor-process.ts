@@ -46,10 +46,23 @@ async function spawnDetached(lab: string, argv: string[]): Promise<ChildProcess>
   }
 }
 
+/** The lab this process supervises (set by `kemu supervise`), or undefined in any other command. */
+let supervisedLab: string | undefined;
+
+/**
+ * Called first by `kemu supervise`. The marks leave this process's own environment: the tools it runs
+ * (ip, iptables, launchers) would inherit them and look like a second supervisor to `down` and the tests.
+ */
+export function becomeSupervisor(lab: string): void {
+  supervisedLab = lab;
+  delete process.env.KEMU_ROLE;
+  delete process.env.KEMU_LAB;
+}
+
 export async function ensureSupervisor(record: LabRecord): Promise<void> {
-  if (process.env.KEMU_ROLE === 'supervisor') {
+  if (supervisedLab !== undefined) {
     // The supervisor itself reconciles (only while the record names it, or names no real supervisor): it records itself.
-    if (process.env.KEMU_LAB === record.lab) record.supervisor = { pid: process.pid };
+    if (supervisedLab === record.lab) record.supervisor = { pid: process.pid };
     return;
   }
   if (await supervisorRuns(record)) return;

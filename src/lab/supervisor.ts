@@ -25,7 +25,7 @@ import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
 import { readRecord, stateFile, writeRecord, type LabRecord } from './state.js';
-import { startWatchdog, supervisorRuns, WATCHDOG_BIN } from './supervisor-process.js';
+import { becomeSupervisor, startWatchdog, supervisorRuns, WATCHDOG_BIN } from './supervisor-process.js';
 import type { ChildProcess } from 'node:child_process';
 
 const TICK_MS = 250;
@@ -36,6 +36,7 @@ const log = (text: string): void => void process.stdout.write(`${new Date().toIS
 
 export async function supervise(lab: string): Promise<void> {
   await checkedLabPaths(lab);
+  becomeSupervisor(lab);
   log(`supervising lab ${lab} (pid ${process.pid})`);
   if (!(await claim(lab))) return;
   let watchdog: ChildProcess | undefined;

@@ -103,6 +103,7 @@ async function noDuplicatesOrOrphans(): Promise<void> {
   }
   // Processes: one holder and one container per pod, the supervisor and its watchdog; nothing else.
   const groups = new Map<string, number>();
+  const seenBy = new Map<string, string[]>();
   for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
     const env = (await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '')).split('\0');
     const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
@@ -110,9 +111,12 @@ async function noDuplicatesOrOrphans(): Promise<void> {
     const mark = (k: string) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1) ?? '';
     const key = `${mark('KEMU_ROLE') || mark('KEMU_POD')}/${mark('KEMU_CONTAINER')}`;
     groups.set(key, (groups.get(key) ?? 0) + 1);
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).split('\0').join(' ').trim();
+    seenBy.set(key, [...(seenBy.get(key) ?? []), `${pid}: ${cmd}`]);
   }
   const expected = new Map<string, number>([['supervisor/', 2], ...pods.flatMap((p) => [[`${p.key}/`, 1], [`${p.key}/${p.name === 'client' ? 'shell' : 'c'}`, 1]] as Array<[string, number]>)]);
-  expect(Object.fromEntries([...groups].sort()), 'processes by mark').toEqual(Object.fromEntries([...expected].sort()));
+  const off = [...new Set([...groups.keys(), ...expected.keys()])].filter((k) => groups.get(k) !== expected.get(k));
+  expect(Object.fromEntries([...groups].sort()), `processes by mark; off: ${off.map((k) => `${k} [${(seenBy.get(k) ?? []).join('; ')}]`).join(', ')}`).toEqual(Object.fromEntries([...expected].sort()));
   expect(await readdir(`/run/kemu/${LAB}/tmp`).catch(() => []), 'temp folders').toEqual([]);
   expect((await readdir('/tmp')).filter((f) => f.startsWith(`kemu-${LAB}-`)), 'old temp folders').toEqual([]);
 }
