@@ -13,7 +13,11 @@ import { BIN, NOTHING_LEFT, getJson, kemu, leftovers, mustUp, rootNetwork, write
 
 const LAB = 'kt-hl-crash';
 const ROUNDS = Number(process.env.KEMU_CRASH_ROUNDS ?? 30);
-const BUDGET_MS = 200_000;
+// The bound follows the speed measured at the start of the run (≈100 s in all alone on this 2-core
+// machine; other test files beside it can make every command 3× slower): three times the rounds' own
+// commands, within [200 s, 840 s].
+const MAX_BUDGET_MS = 840_000;
+const budgetFor = (perRoundMs: number) => Math.min(MAX_BUDGET_MS, Math.max(200_000, 3 * ROUNDS * perRoundMs));
 const seed = Number(process.env.KEMU_CRASH_SEED ?? Date.now() % 2 ** 31);
 
 /** mulberry32: a small seeded PRNG, [0, 1). */
@@ -136,12 +140,13 @@ describe('crash-safety', () => {
     const change = await timed(() => mustUp(FILES.b));
     const down = await timed(() => kemu('down', '-q', LAB));
     await mustUp(FILES.a);
-    console.log(`measured: fresh up ${fresh} ms, changing up ${change} ms, down ${down} ms`);
+    const budget = budgetFor(fresh + change + down);
+    console.log(`measured: fresh up ${fresh} ms, changing up ${change} ms, down ${down} ms; time bound ${Math.round(budget / 1000)} s`);
     let current: Variant = 'a';
     let killed = 0;
     const log: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      expect(Date.now() - started, `time budget (${round} rounds done)`).toBeLessThan(BUDGET_MS);
+      expect(Date.now() - started, `time budget (${round} rounds done)`).toBeLessThan(budget);
       const what: string[] = [];
       if (round % 2 === 0) {
         const t1 = Math.round(random() * down);
@@ -167,5 +172,5 @@ describe('crash-safety', () => {
     expect((await kemu('down', LAB)).exitCode).toBe(0);
     expect(await leftovers(LAB)).toEqual(NOTHING_LEFT);
     expect(await rootNetwork()).toEqual(root);
-  }, 240_000);
+  }, MAX_BUDGET_MS + 60_000);
 });
