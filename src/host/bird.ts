@@ -24,7 +24,7 @@ export async function startBird(lab: string, b: BirdStart, node: string, opts: {
   await writeFile(b.configFile, b.config);
   await rm(b.pidFile, { force: true });
   spawnCounter.other++;
-  const r = await run('ip', ['netns', 'exec', b.netns, 'env', '-u', 'KEMU_ROLE', `KEMU_LAB=${lab}`, `KEMU_POD=node/${node}`, 'KEMU_CONTAINER=bird', 'bird', ...(opts.recover ? ['-R'] : []), '-c', b.configFile, '-s', b.socket, '-P', b.pidFile], { reject: false });
+  const r = await run('ip', ['netns', 'exec', b.netns, 'env', `KEMU_LAB=${lab}`, `KEMU_POD=node/${node}`, 'KEMU_CONTAINER=bird', 'bird', ...(opts.recover ? ['-R'] : []), '-c', b.configFile, '-s', b.socket, '-P', b.pidFile], { reject: false });
   if (!r.ok) throw new Error(`bird in ${b.netns} did not start: ${r.stderr.trim() || r.stdout.trim()}`);
   const deadline = Date.now() + PID_FILE_MS;
   for (;;) {
