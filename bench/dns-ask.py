@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""One UDP query; prints 'rcode=N tc=0|1 answers=N' then one line per SRV answer ('srv PORT TARGET').
+"""One UDP query; prints 'rcode=N tc=0|1 answers=N' then one line per SRV, CNAME or A answer
+('srv PORT TARGET', 'cname TARGET', 'a IP').
 Usage: dns-ask.py SERVER NAME TYPE(A|SRV|TXT|PTR)"""
 import socket, struct, sys
 
@@ -41,4 +42,8 @@ for _ in range(an):
     if t == 33:
         port = struct.unpack('>H', r[at + 14:at + 16])[0]
         print(f'srv {port} {read_name(at + 16)}')
+    elif t == 5:
+        print(f'cname {read_name(at + 10)}')
+    elif t == 1:
+        print(f'a {socket.inet_ntoa(r[at + 10:at + 14])}')
     at += 10 + ln

@@ -7,10 +7,11 @@
  * Two labs with the same nodes and Services: one with `--pods` pods, one with none (the baseline: the
  * supervisor's fixed cost — Node itself, the record, the canary polls of every node). Over the same
  * window it reads each supervisor's /proc/<pid>/stat: its own CPU (utime + stime) and its reaped
- * children's (cutime + cstime: the canary shell, nsenter, iptables), as % of one core, and its RSS.
+ * children's (cutime + cstime: the canary shell, nsenter, iptables), as % of one core, and its RSS. The
+ * CPU of its event helper (native/kemu-pidwatch, a child that is not reaped) counts as its own.
  */
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -47,6 +48,14 @@ function topology(lab: string, pods: number): string {
 
 const supervisorPid = (lab: string): number => JSON.parse(readFileSync(`/var/lib/kemu/${lab}/state.json`, 'utf8')).supervisor.pid;
 
+/** The supervisor's event helper (native/kemu-pidwatch, its child): its CPU counts as the supervisor's. */
+function helperPid(parent: number): number | undefined {
+  for (const t of readdirSync(`/proc/${parent}/task`))
+    for (const c of readFileSync(`/proc/${parent}/task/${t}/children`, 'latin1').split(' ').filter(Boolean).map(Number))
+      if (readFileSync(`/proc/${c}/comm`, 'latin1').trim() === 'kemu-pidwatch') return c;
+  return undefined;
+}
+
 /** utime+stime and cutime+cstime in ticks (fields 14–17 of /proc/<pid>/stat). */
 function cpu(pid: number): { own: number; children: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -65,14 +74,17 @@ async function main(): Promise<void> {
     // Let both settle (rollouts done, first reads of the record), then measure the same window.
     await new Promise((r) => setTimeout(r, 5000));
     const pids = { busy: supervisorPid(labs.busy), idle: supervisorPid(labs.idle) };
+    const helpers = { busy: helperPid(pids.busy), idle: helperPid(pids.idle) };
+    const helperCpu = (k: 'busy' | 'idle') => (helpers[k] ? cpu(helpers[k]!).own : 0);
     const before = { busy: cpu(pids.busy), idle: cpu(pids.idle) };
+    const helpersBefore = { busy: helperCpu('busy'), idle: helperCpu('idle') };
     const started = performance.now();
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     const secs = (performance.now() - started) / 1000;
     const pct = (ticks: number) => (100 * ticks) / TICKS / secs;
     const rows = (['busy', 'idle'] as const).map((k) => {
       const after = cpu(pids[k]);
-      const own = pct(after.own - before[k].own);
+      const own = pct(after.own - before[k].own + helperCpu(k) - helpersBefore[k]);
       const children = pct(after.children - before[k].children);
       return { k, own, children, total: own + children, rss: rssMb(pids[k]) };
     });

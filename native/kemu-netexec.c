@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -568,13 +569,19 @@ static void add_health(const char *arg)
 	lis[i].hbody = c2 + 1;
 }
 
-/* --join PID: enter PID's network, UTS and IPC namespaces (a pod holder's), as nsenter would. */
+/* --join PID: enter PID's network, UTS and IPC namespaces (a pod holder's), as nsenter would, and its
+ * mount namespace when it has its own (a pod with the kubelet's resolv.conf and hosts bound in). */
 static void join(const char *pid)
 {
-	static const char *const kinds[] = {"net", "uts", "ipc"};
+	static const char *const kinds[] = {"net", "uts", "ipc", "mnt"};
 	char path[64];
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, kinds[k]);
+		if (k == 3) {
+			struct stat theirs, ours;
+			if (stat(path, &theirs) == 0 && stat("/proc/self/ns/mnt", &ours) == 0 && theirs.st_ino == ours.st_ino)
+				break;
+		}
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, 0) < 0) {
 			fprintf(stderr, "kemu-netexec: cannot join %s: %s\n", path, strerror(errno));

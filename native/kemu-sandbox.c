@@ -1,7 +1,13 @@
 /*
  * kemu-sandbox: set up one pod sandbox, then become its holder.
  *
- *   kemu-sandbox [--join-netns NODE_NETNS_FILE] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]   (ip -batch lines on stdin)
+ *   kemu-sandbox [--join-netns NODE_NETNS_FILE] [--etc DIR] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]   (ip -batch lines on stdin)
+ *
+ * --etc DIR (a lab with cluster DNS): the sandbox gets its own mount namespace, private, in which every
+ * file DIR holds (resolv.conf, hosts) is bind-mounted over /etc/<name>, as the kubelet mounts the files it
+ * writes into a pod's containers. The host's own /etc is never touched. The copied mounts of
+ * /run/netns/NAME (other pods' and nodes' network namespaces) are detached in the new namespace so that it
+ * keeps none of them alive. The mount namespace dies with the holder.
  *
  * --join-netns (a hostNetwork pod): instead of a new network namespace, enter NODE_NETNS_FILE's (setns)
  * and bind that on NETNS_FILE; ip_forward is the node's and is left alone. UTS and IPC are still new.
@@ -280,16 +286,65 @@ static int apply_batch(char *batch)
 	return 0;
 }
 
+/* Own mount namespace with DIR's files over /etc (see --etc above). */
+static void private_etc(const char *dir)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		fail("unshare mount", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		fail("mount private", strerror(errno));
+	/* Batches, innermost first (mountinfo lists parents before children), until none is left. */
+	static char points[1024][288];
+	for (;;) {
+		int n = 0;
+		FILE *mi = fopen("/proc/self/mountinfo", "r");
+		if (!mi)
+			fail("mountinfo", strerror(errno));
+		char line[4096];
+		while (fgets(line, sizeof line, mi) && n < 1024) {
+			char mp[4096];
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strncmp(mp, "/run/netns/", 11)) {
+				if (strlen(mp) >= sizeof points[0])
+					fail("mountinfo", "a /run/netns mount point longer than 287 characters");
+				strcpy(points[n++], mp);
+			}
+		}
+		fclose(mi);
+		if (n == 0)
+			break;
+		int gone = 0;
+		while (n-- > 0)
+			gone += umount2(points[n], MNT_DETACH) == 0;
+		if (gone == 0)
+			fail("umount /run/netns", strerror(errno));
+	}
+	static const char *const files[] = {"resolv.conf", "hosts"};
+	for (int i = 0; i < 2; i++) {
+		char src[4096], dst[64];
+		snprintf(src, sizeof src, "%s/%s", dir, files[i]);
+		snprintf(dst, sizeof dst, "/etc/%s", files[i]);
+		if (access(src, R_OK) < 0)
+			continue;
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			fail(dst, strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *join = NULL;
-	if (argc > 2 && !strcmp(argv[1], "--join-netns")) {
-		join = argv[2];
+	const char *join = NULL, *etc = NULL;
+	for (;;) {
+		if (argc > 2 && !strcmp(argv[1], "--join-netns"))
+			join = argv[2];
+		else if (argc > 2 && !strcmp(argv[1], "--etc"))
+			etc = argv[2];
+		else
+			break;
 		argv += 2;
 		argc -= 2;
 	}
 	if (argc < 7 || strcmp(argv[5], "--")) {
-		fprintf(stderr, "usage: kemu-sandbox [--join-netns NODE_NETNS_FILE] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]\n");
+		fprintf(stderr, "usage: kemu-sandbox [--join-netns NODE_NETNS_FILE] [--etc DIR] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]\n");
 		return 2;
 	}
 	const char *netns = argv[1], *host = argv[2], *err = argv[4];
@@ -361,6 +416,9 @@ int main(int argc, char **argv)
 	}
 	unlink(err);
 ready:
+	/* Last: the batch above names the node's namespace under /run/netns, which the pod's mounts then drop. */
+	if (etc)
+		private_etc(etc);
 	dprintf(1, "%d ok %s\n", getpid(), tag);
 
 	int null = open("/dev/null", O_RDWR);

@@ -4,11 +4,12 @@
 #   kemu-sandbox  sets up a pod sandbox, then execs its holder (catatonit -P)
 #   kemu-ipip     userspace IPIP datapath (tunl0 on TUN + raw IPPROTO_IPIP) for kernels without ipip
 #   kemu-watchdog waits for the supervisor to exit, then execs a new one in place
+#   kemu-pidwatch holds pidfds and link-event sockets for the supervisor, one line per event
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$root/native/build"
-for name in kemu-netexec kemu-sandbox kemu-ipip kemu-watchdog; do
+for name in kemu-netexec kemu-sandbox kemu-ipip kemu-watchdog kemu-pidwatch; do
 	src="$root/native/$name.c"
 	out="$root/native/build/$name"
 	if [[ -x "$out" && ! "$src" -nt "$out" ]]; then

@@ -143,7 +143,8 @@ export async function execCommand(target: string, command: string[], opts: { lab
   const { resolveTarget } = await import('../lab/views.js');
   const t = resolveTarget(await selectLab(opts.lab), target);
   const [file, args] =
-    t.kind === 'pod' ? ['nsenter', ['--target', String(t.holderPid), '--net', '--uts', '--ipc', '--', ...argv]] : ['ip', ['netns', 'exec', t.netns, ...argv]];
+    // The pod's mount namespace too: its resolv.conf and hosts (the host's own when the lab runs no cluster DNS).
+    t.kind === 'pod' ? ['nsenter', ['--target', String(t.holderPid), '--net', '--uts', '--ipc', '--mount', `--wd=${process.cwd()}`, '--', ...argv]] : ['ip', ['netns', 'exec', t.netns, ...argv]];
   return new Promise((resolve, reject) => {
     const child = spawn(file, args as string[], { stdio: 'inherit' });
     child.on('error', reject);

@@ -13,6 +13,8 @@ import { formatCpu, formatMemory } from '../util/quantity.js';
 import { printable } from '../util/printable.js';
 
 import { probeText, stateLines, workloadLines, type Lines } from './describe-workloads.js';
+import { policySpecLines } from './describe-policy.js';
+import { toNetworkPolicyState } from '../topology/network-policy.js';
 
 function render(lines: Lines): string {
   const width = Math.max(...lines.filter((l): l is [string, string] => Array.isArray(l)).map(([k]) => k.length)) + 2;
@@ -159,6 +161,10 @@ export async function describeText(record: LabRecord, kindWord: string, name: st
     case 'IngressClass': {
       const c = obj as typeof record.store.objects.IngressClass[string];
       return render([...metaLines(c.metadata, false), ['Controller', c.spec?.controller], ['Parameters', c.spec?.parameters ? `${c.spec.parameters.kind}/${c.spec.parameters.name}` : undefined]]);
+    }
+    case 'NetworkPolicy': {
+      const np = obj as typeof record.store.objects.NetworkPolicy[string];
+      return render([...metaLines(np.metadata), ...policySpecLines(toNetworkPolicyState(np))]);
     }
     case 'Secret': {
       const sec = obj as typeof record.store.objects.Secret[string];

@@ -12,6 +12,7 @@ import { ingressClassRows, ingressRows, secretRows } from '../lab/ingress/views.
 import { json, table } from './output.js';
 import { GET_KINDS } from './kinds.js';
 import { metallbListing } from './get-metallb.js';
+import { formatSelector } from './describe-policy.js';
 
 export const GET_FORMATS = ['wide', 'json', 'yaml'] as const;
 export type GetFormat = (typeof GET_FORMATS)[number] | undefined;
@@ -133,6 +134,14 @@ async function storedListing(record: LabRecord, kind: StoredKind): Promise<Listi
       return ingressClassRows(record);
     case 'Secret':
       return secretRows(record);
+    case 'NetworkPolicy':
+      return {
+        headers: ['NAMESPACE', 'NAME', 'POD-SELECTOR'],
+        wideHeaders: [],
+        rows: listObjects(record.store, 'NetworkPolicy')
+          .sort((a, b) => objectKey('NetworkPolicy', a.metadata).localeCompare(objectKey('NetworkPolicy', b.metadata)))
+          .map((np) => ({ namespace: np.metadata.namespace, name: np.metadata.name, object: np, cells: [np.metadata.namespace, np.metadata.name, formatSelector(np.spec?.podSelector as never)], wide: [] })),
+      };
     case 'EndpointSlice':
       return {
         headers: ['NAMESPACE', 'NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS'],

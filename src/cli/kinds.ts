@@ -1,2 +1,2 @@
 /** The kinds `kemu get` lists (kept apart so `--help` needs nothing else). */
-export const GET_KINDS = 'nodes, pods, services, endpoints, endpointslices, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, namespaces, ingresses, ingressclasses, secrets, ipaddresspools, l2advertisements, bgpadvertisements, bgppeers, configmaps (MetalLB\'s legacy config)';
+export const GET_KINDS = 'nodes, pods, services, endpoints, endpointslices, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, namespaces, ingresses, ingressclasses, secrets, networkpolicies (netpol), ipaddresspools, l2advertisements, bgpadvertisements, bgppeers, configmaps (MetalLB\'s legacy config)';

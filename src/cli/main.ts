@@ -77,8 +77,10 @@ program
   .argument('[name]', 'only this object')
   .addOption(outputOption('wide | json | yaml'))
   .option('-n, --namespace <namespace>', 'only objects in this namespace')
+  .option('-A, --all-namespaces', 'objects of every namespace (what get shows without -n)')
   .addOption(labOption())
-  .action(async (kind: string, name: string | undefined, opts: { output?: string; lab?: string; namespace?: string }) => {
+  .action(async (kind: string, name: string | undefined, opts: { output?: string; lab?: string; namespace?: string; allNamespaces?: boolean }) => {
+    if (opts.allNamespaces && opts.namespace) throw new Error('give either -n NAMESPACE or -A, not both');
     const { getText } = await import('./get.js');
     const record = await (await labs()).selectLab(opts.lab);
     process.stdout.write(await getText(record, kind, name, opts));
@@ -89,7 +91,7 @@ program
 program
   .command('describe')
   .description('show one object in detail, like kubectl describe (status, conditions, containers, where it runs)')
-  .argument('<kind>', 'node | pod | deployment | replicaset | statefulset | daemonset | job | replicationcontroller | controllerrevision | service | endpoints | endpointslice | namespace | ingress | ingressclass | secret')
+  .argument('<kind>', 'node | pod | deployment | replicaset | statefulset | daemonset | job | replicationcontroller | controllerrevision | service | endpoints | endpointslice | namespace | ingress | ingressclass | secret | networkpolicy')
   .argument('<name>', 'object name')
   .option('-n, --namespace <namespace>', 'namespace of the object', 'default')
   .addOption(labOption())
@@ -122,7 +124,7 @@ const labName = async (lab: string | undefined) => (await (await labs()).selectL
 changeOptions(
   program
     .command('apply')
-    .description('create or update objects in a running lab from Kubernetes YAML, like kubectl apply (Namespace, Pod, Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, ReplicationController, Service, Endpoints, EndpointSlice, Ingress, IngressClass, TLS Secret); waits for the rollouts of what it changed')
+    .description('create or update objects in a running lab from Kubernetes YAML, like kubectl apply (Namespace, Pod, Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, ReplicationController, Service, Endpoints, EndpointSlice, Ingress, IngressClass, TLS Secret, NetworkPolicy); waits for the rollouts of what it changed')
     .requiredOption('-f, --filename <file>', 'a YAML file (several documents allowed), a folder of them, or - for standard input; repeatable', collect, [])
     .option('--skip-unsupported', 'skip objects of kinds, and drop fields, kemu does not emulate (each with a warning) instead of refusing the whole input'),
 ).action(async (opts: ChangeFlags & { filename: string[]; skipUnsupported?: boolean }) => {
@@ -135,7 +137,7 @@ changeOptions(
   program
     .command('delete')
     .description('delete objects from a running lab, like kubectl delete: by -f FILE, or KIND NAME…; pods leave the endpoints before their sandbox goes')
-    .argument('[kind]', 'pod | deployment | replicaset | statefulset | daemonset | job | replicationcontroller | service | endpoints | endpointslice | namespace | ingress | ingressclass | secret (with names)')
+    .argument('[kind]', 'pod | deployment | replicaset | statefulset | daemonset | job | replicationcontroller | service | endpoints | endpointslice | namespace | ingress | ingressclass | secret | networkpolicy (with names)')
     .argument('[names...]', 'object names')
     .option('-f, --filename <file>', 'delete what these files describe; repeatable', collect, [])
     .option('-n, --namespace <namespace>', 'namespace of the named objects', 'default')
@@ -185,7 +187,8 @@ program
   .option('--port <port>', 'UDP and TCP port', '53')
   .option('--upstream <address...>', 'resolvers for names outside the cluster domain (host or host:port)', [])
   .option('--ready <file>', 'written once the sockets are bound')
-  .action(async (opts: { records: string; listen: string; port: string; upstream: string[]; ready?: string }) => (await import('../lab/dns/main.js')).runDnsServer(opts));
+  .option('--metrics <port>', 'serve Prometheus text (coredns_dns_requests_total …) over HTTP on this TCP port')
+  .action(async (opts: { records: string; listen: string; port: string; upstream: string[]; ready?: string; metrics?: string }) => (await import('../lab/dns/main.js')).runDnsServer(opts));
 
 program
   .command('exec')

@@ -16,6 +16,7 @@ import { hostPortConflicts } from './host-port-conflicts.js';
 import { buildServices } from './services.js';
 import { buildMetallb } from './metallb.js';
 import { defaultKubeProxyConfig } from '../topology/kube-proxy/validate.js';
+import { toNetworkPolicyState } from '../topology/network-policy.js';
 
 /** `Kind/key` → where the object was written in the user's files (for messages); others are named by kind and key. */
 export type Origins = Map<string, string>;
@@ -137,6 +138,9 @@ export function buildCluster(t: LabSpec, store: Store, previous?: ClusterState, 
     services,
     manualEndpoints: manualEndpoints(store),
     metallb,
+    ...(t.dns ? { dns: t.dns } : {}),
+    networkPolicies: listObjects(store, 'NetworkPolicy').map((np) => toNetworkPolicyState(np)),
+    namespaceLabels: Object.fromEntries(listObjects(store, 'Namespace').map((ns) => [ns.metadata.name, { ...(ns.metadata.labels ?? {}) }])),
   };
 }
 
@@ -150,6 +154,8 @@ function podState(p: PodIntent, ip: string, hostIP: string): PodState {
     ip,
     hostIP,
     ...(p.hostname ? { hostname: p.hostname } : {}),
+    ...(p.subdomain ? { subdomain: p.subdomain } : {}),
+    ...(p.dns ? { dns: p.dns } : {}),
     ...(p.sysctls ? { sysctls: p.sysctls } : {}),
     ...(p.hostNetwork ? { hostNetwork: true as const } : {}),
     containers: p.containers,

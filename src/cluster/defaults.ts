@@ -25,6 +25,7 @@ export function applyGenerated(kind: StoredKind, obj: Obj & { metadata: { uid: s
 
 export function applyDefaults(kind: StoredKind, body: Obj): void {
   if (kind === 'Pod') defaultPodSpec(body.spec);
+  if (kind === 'NetworkPolicy') defaultNetworkPolicy(body.spec);
   if (kind === 'Deployment') {
     body.spec.replicas ??= 1;
     body.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
@@ -77,4 +78,11 @@ export function applyDefaults(kind: StoredKind, body: Obj): void {
       p.targetPort ??= p.port;
     }
   }
+}
+
+/** SetDefaults_NetworkPolicy: ports default to TCP; policyTypes to Ingress, plus Egress when egress rules exist. */
+function defaultNetworkPolicy(spec: Obj | undefined): void {
+  if (!spec) return;
+  for (const dir of ['ingress', 'egress']) for (const r of spec[dir] ?? []) for (const p of r?.ports ?? []) p.protocol ??= 'TCP';
+  if (!spec.policyTypes?.length) spec.policyTypes = spec.egress?.length ? ['Ingress', 'Egress'] : ['Ingress'];
 }

@@ -9,6 +9,8 @@ export interface EndpointView {
   nodeName?: string;
   /** `namespace/name` of the pod behind the address, when there is one. */
   pod?: string;
+  /** endpoints[].hostname (a pod whose subdomain names the Service): its DNS name under the Service. */
+  hostname?: string;
   ready: boolean;
   serving: boolean;
   terminating: boolean;

@@ -1,7 +1,7 @@
 /** Pods as the node sees them: from the store's Pod objects, with the ports the default server takes. */
 import { randomInt } from 'node:crypto';
 import type { V1Container, V1PodTemplateSpec, V1Probe } from '@kubernetes/client-node';
-import type { ContainerState, ProbeSpec } from './types.js';
+import type { ContainerState, PodDnsFields, ProbeSpec } from './types.js';
 import { stableJson } from '../util/stable-json.js';
 import { programOf } from './programs.js';
 import { exitAnnotations } from '../topology/annotations.js';
@@ -17,6 +17,8 @@ export interface PodIntent {
   annotations: Record<string, string>;
   nodeName: string;
   hostname?: string;
+  subdomain?: string;
+  dns?: PodDnsFields;
   /** The net.* sysctls the runtime writes in the sandbox (securityContext.sysctls). */
   sysctls?: Record<string, string>;
   /** spec.hostNetwork: the pod runs in its node's network namespace, with the node's address. */
@@ -57,6 +59,8 @@ export function podIntents(store: Store, originOf: (pod: StoredPod) => string): 
         annotations: p.metadata.annotations ?? {},
         nodeName: p.spec!.nodeName!,
         ...(p.spec?.hostname ? { hostname: p.spec.hostname } : {}),
+        ...(p.spec?.subdomain ? { subdomain: p.spec.subdomain } : {}),
+        ...podDnsFields(p),
         ...(Object.keys(sysctls).length ? { sysctls } : {}),
         hostNetwork: p.spec?.hostNetwork === true,
         containers: containersOf((p.spec?.containers ?? []) as V1Container[], afterMs === undefined ? undefined : { afterMs, code: exit.code ?? 0 }, p.spec?.hostNetwork === true),
@@ -66,6 +70,17 @@ export function podIntents(store: Store, originOf: (pod: StoredPod) => string): 
         origin: originOf(p),
       };
     });
+}
+
+/** The pod's own resolver and hosts fields, only those it sets. */
+function podDnsFields(p: StoredPod): { dns?: PodDnsFields } {
+  const s = p.spec;
+  const dns: PodDnsFields = {
+    ...(s?.dnsPolicy ? { dnsPolicy: s.dnsPolicy as PodDnsFields['dnsPolicy'] } : {}),
+    ...(s?.dnsConfig ? { dnsConfig: { ...(s.dnsConfig.nameservers ? { nameservers: s.dnsConfig.nameservers } : {}), ...(s.dnsConfig.searches ? { searches: s.dnsConfig.searches } : {}), ...(s.dnsConfig.options ? { options: s.dnsConfig.options.map((o) => ({ name: o.name ?? '', ...(o.value !== undefined ? { value: o.value } : {}) })) } : {}) } } : {}),
+    ...(s?.hostAliases?.length ? { hostAliases: s.hostAliases.map((a) => ({ ip: a.ip, ...(a.hostnames ? { hostnames: a.hostnames } : {}) })) } : {}),
+  };
+  return Object.keys(dns).length ? { dns } : {};
 }
 
 /** Real images listen whether or not they declare a port: the default server also takes the numeric targetPorts of the services that select the pod. */

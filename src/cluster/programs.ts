@@ -7,6 +7,8 @@
 const PROGRAMS: Array<{ repository: RegExp; program: string }> = [
   // ingress-nginx's controller (registry.k8s.io, and the older k8s.gcr.io / quay.io mirrors).
   { repository: /^(?:[^/]+\/)?(?:kubernetes-)?ingress-nginx\/controller(?:-chroot)?$/, program: 'ingress-nginx' },
+  // CoreDNS (registry.k8s.io/coredns/coredns, k8s.gcr.io/coredns, docker.io coredns/coredns): kemu's DNS server.
+  { repository: /^(?:[^/]+\/)?coredns(?:\/coredns)?$/, program: 'coredns' },
 ];
 
 /** `registry.k8s.io/ingress-nginx/controller:v1.15.1@sha256:…` → `registry.k8s.io/ingress-nginx/controller`. */

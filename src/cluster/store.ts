@@ -19,6 +19,7 @@ import type {
   V1IngressClass,
   V1Job,
   V1Namespace,
+  V1NetworkPolicy,
   V1ObjectMeta,
   V1OwnerReference,
   V1Pod,
@@ -51,6 +52,7 @@ export type StoredJob = Stored<V1Job>;
 export type StoredReplicationController = Stored<V1ReplicationController>;
 export type StoredControllerRevision = Stored<V1ControllerRevision>;
 export type StoredEndpointSlice = Stored<V1EndpointSlice>;
+export type StoredNetworkPolicy = Stored<V1NetworkPolicy>;
 
 /** MetalLB's objects (and its legacy ConfigMap), kept as written: spec, or data for the ConfigMap. */
 export type StoredMetallb = { apiVersion: string; kind: string; metadata: StoredMeta; spec?: Record<string, unknown>; data?: Record<string, unknown> };
@@ -71,6 +73,7 @@ export interface KindMap {
   ReplicationController: StoredReplicationController;
   ControllerRevision: StoredControllerRevision;
   EndpointSlice: StoredEndpointSlice;
+  NetworkPolicy: StoredNetworkPolicy;
   IPAddressPool: StoredMetallb;
   L2Advertisement: StoredMetallb;
   BGPAdvertisement: StoredMetallb;
@@ -96,6 +99,7 @@ export const STORED_KINDS: StoredKind[] = [
   'IngressClass',
   'Secret',
   'Ingress',
+  'NetworkPolicy',
   'ConfigMap',
   'IPAddressPool',
   'L2Advertisement',
@@ -119,6 +123,7 @@ export const API_VERSION_OF: Record<StoredKind, string> = {
   EndpointSlice: 'discovery.k8s.io/v1',
   Ingress: 'networking.k8s.io/v1',
   IngressClass: 'networking.k8s.io/v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
   ConfigMap: 'v1',
   IPAddressPool: 'metallb.io/v1beta1',
   L2Advertisement: 'metallb.io/v1beta1',

@@ -1,6 +1,8 @@
 /** The desired cluster state: the emulated control plane's answer to the topology. */
+import type { DnsSpec } from '../topology/types.js';
 import type { KubeProxyConfig, NetworkSpec } from '../topology/types.js';
 import type { MetallbState } from './metallb.js';
+import type { NamespaceLabels, NetworkPolicyState } from './network-policy.js';
 
 /**
  * What a probe checks, ports resolved. exec and grpc probes run nothing (they count as passing: the
@@ -53,6 +55,10 @@ export interface PodState {
   hostIP: string;
   /** UTS hostname: spec.hostname, else the pod name (a StatefulSet pod's is its name). */
   hostname?: string;
+  /** spec.subdomain: with a hostname, the pod is `<hostname>.<subdomain>.<ns>.svc.<zone>` (a StatefulSet's serviceName). */
+  subdomain?: string;
+  /** What the kubelet writes in the pod's resolv.conf and hosts (dnsPolicy, dnsConfig, hostAliases), when given. */
+  dns?: PodDnsFields;
   /** The net.* sysctls written in the sandbox's netns (securityContext.sysctls, the kubelet's safe set). */
   sysctls?: Record<string, string>;
   /** spec.hostNetwork: containers in the node's network namespace, `ip` is the node's address, no IPAM, no veth. */
@@ -65,6 +71,12 @@ export interface PodState {
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
   /** Where the pod came from in the user's files (for messages). */
   origin: string;
+}
+
+export interface PodDnsFields {
+  dnsPolicy?: 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+  dnsConfig?: { nameservers?: string[]; searches?: string[]; options?: { name: string; value?: string }[] };
+  hostAliases?: { ip: string; hostnames?: string[] }[];
 }
 
 export interface NodeState {
@@ -106,6 +118,12 @@ export interface ClusterState {
   manualEndpoints: ManualEndpoints[];
   /** MetalLB's pools, advertisements and peers (absent in records written before MetalLB objects). */
   metallb?: MetallbState;
+  /** The lab's cluster DNS (spec.dns), when it runs: the kubelet's clusterDNS and clusterDomain, the node resolver. */
+  dns?: DnsSpec;
+  /** networking.k8s.io/v1 NetworkPolicies (absent in records written before kemu enforced them). */
+  networkPolicies?: NetworkPolicyState[];
+  /** Namespace → its labels, for namespaceSelector peers. */
+  namespaceLabels?: NamespaceLabels;
 }
 
 export interface ServicePortState {

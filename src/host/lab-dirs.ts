@@ -35,7 +35,7 @@ async function checkEntry(path: string, want: Want): Promise<boolean> {
 /** The lab's paths, after checking that whatever of them exists is a real folder or file. */
 export async function checkedLabPaths(lab: string): Promise<LabPaths> {
   const p = labPaths(lab);
-  for (const dir of [STATE_ROOT, RUN_ROOT, p.stateDir, p.runDir, p.logsDir, p.birdDir, p.ingressDir, p.tmpDir]) await checkEntry(dir, 'dir');
+  for (const dir of [STATE_ROOT, RUN_ROOT, p.stateDir, p.runDir, p.logsDir, p.birdDir, p.ingressDir, p.dnsDir, p.tmpDir]) await checkEntry(dir, 'dir');
   for (const file of [p.stateFile, p.stateBackup, p.lockFile]) await checkEntry(file, 'file');
   return p;
 }
@@ -68,6 +68,9 @@ export async function removePodLogs(lab: string, pods: Array<{ namespace: string
   await Promise.all(
     files.filter((f) => /\.(log|exit)$/.test(f) && prefixes.has(f.slice(0, f.lastIndexOf('_') + 1))).map((f) => rm(`${logsDir}/${f}`, { force: true })),
   );
+  // Their resolv.conf and hosts (bound in mount namespaces that died with their holders).
+  const { dnsDir } = await checkedLabPaths(lab);
+  await Promise.all(pods.flatMap((p) => [`${p.namespace}_${p.name}`, `${p.namespace}_${p.name}.run`].map((d) => rm(`${dnsDir}/${d}`, { recursive: true, force: true }))));
 }
 
 /**

@@ -7,7 +7,8 @@
  * node), then execs `catatonit -P` in place: the holder owns the pod's namespaces as the kubelet's
  * infra container does (a hostNetwork pod's holder joins the node's network namespace instead, and binds
  * that on /run/netns/<pod>). Containers: the default server started with `--join <holder pid>`, which
- * enters the holder's net/UTS/IPC namespaces (setns, as nsenter does) before it listens.
+ * enters the holder's net/UTS/IPC namespaces (setns, as nsenter does) before it listens, and its mount
+ * namespace when the holder has one (a lab with cluster DNS: the pod's resolv.conf and hosts).
  *
  * Spawning from Node costs milliseconds per process, so a small shell "launcher" starts a whole group
  * of pods and reports `<pid> ok|fail <tag>` lines; kemu spawns one launcher per group. Every process
@@ -42,6 +43,8 @@ export interface HolderSpec {
   hostname: string;
   /** `ip -batch` lines run inside the pod's namespace before the holder settles. */
   lines: string[];
+  /** A folder whose resolv.conf and hosts the holder binds over /etc in a mount namespace of its own. */
+  etcDir?: string;
 }
 
 export interface ServerSpec {
@@ -75,7 +78,7 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
   const errors = await mkdtemp(join(tmpDir, 'sandbox-'));
   const lines = holders.map(
     (h, i) =>
-      `KEMU_POD=${shellQuote(h.key)} ${shellQuote(SANDBOX_BIN)} ${h.joinNetns ? `--join-netns ${shellQuote(`${NETNS_DIR}/${h.joinNetns}`)} ` : ''}${shellQuote(`${NETNS_DIR}/${h.netns}`)} ${shellQuote(h.hostname)} ${i} ${shellQuote(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
+      `KEMU_POD=${shellQuote(h.key)} ${shellQuote(SANDBOX_BIN)} ${h.joinNetns ? `--join-netns ${shellQuote(`${NETNS_DIR}/${h.joinNetns}`)} ` : ''}${h.etcDir ? `--etc ${shellQuote(h.etcDir)} ` : ''}${shellQuote(`${NETNS_DIR}/${h.netns}`)} ${shellQuote(h.hostname)} ${i} ${shellQuote(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
   );
   try {
     const pids = await launch(lab, lines, 'sandbox');
@@ -104,7 +107,8 @@ export async function startServers(lab: string, servers: ServerSpec[]): Promise<
  */
 function programLine(c: ServerSpec & { program: { argv: string[]; readyFile: string }; enter: { holderPid: number } }, i: number): string {
   const ready = shellQuote(c.program.readyFile);
-  const start = `nsenter --target ${c.enter.holderPid} --net --uts --ipc -- ${c.program.argv.map(shellQuote).join(' ')}`;
+  // --mount: the holder's own mount namespace (the pod's resolv.conf and hosts), or the host's when it has none.
+  const start = `nsenter --target ${c.enter.holderPid} --net --uts --ipc --mount --wd=/ -- ${c.program.argv.map(shellQuote).join(' ')}`;
   const wait = `n=0; while [ ! -s ${ready} ] && kill -0 $p 2>/dev/null && [ $n -lt ${PROGRAM_READY_MS / 10} ]; do sleep 0.01; n=$((n+1)); done; [ -s ${ready} ] && kill -0 $p 2>/dev/null && echo "ready ${i}"`;
   return `rm -f ${ready}; KEMU_POD=${shellQuote(c.key)} KEMU_CONTAINER=${shellQuote(c.container)} ${start} </dev/null >/dev/null 2>>${shellQuote(c.log)} & p=$!; echo "$p started ${i}"; ( ${wait} ) &`;
 }
@@ -141,6 +145,9 @@ async function launch(lab: string, lines: string[], what: string, serverReady = 
   return pids;
 }
 
+/** How long a launcher may take: 60 s, and 50 ms more for each of its lines past 1,000 (thousands of pods start on 2 cores). */
+const launchLimitMs = (script: string): number => 60_000 + Math.max(0, script.split('\n').length - 1000) * 50;
+
 /** One shell running a group of start lines; resolves with its stdout once every writer closed it. */
 function runLauncher(lab: string, script: string): Promise<string> {
   spawnCounter.other++;
@@ -152,7 +159,8 @@ function runLauncher(lab: string, script: string): Promise<string> {
     });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`starting processes took longer than 60 s: ${err.trim()}`)), 60_000);
+    const limitMs = launchLimitMs(script);
+    const timer = setTimeout(() => reject(new Error(`starting processes took longer than ${Math.round(limitMs / 1000)} s: ${err.trim()}`)), limitMs);
     child.on('error', reject);
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

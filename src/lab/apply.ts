@@ -122,6 +122,7 @@ export function kindOf(word: string): StoredKind | undefined {
     ing: 'Ingress', ingress: 'Ingress', ingresses: 'Ingress',
     ingressclass: 'IngressClass', ingressclasses: 'IngressClass',
     secret: 'Secret', secrets: 'Secret',
+    netpol: 'NetworkPolicy', networkpolicy: 'NetworkPolicy', networkpolicies: 'NetworkPolicy',
     endpointslice: 'EndpointSlice', endpointslices: 'EndpointSlice',
     ipaddresspool: 'IPAddressPool', ipaddresspools: 'IPAddressPool',
     l2advertisement: 'L2Advertisement', l2advertisements: 'L2Advertisement',
@@ -134,7 +135,7 @@ export function kindOf(word: string): StoredKind | undefined {
 
 export async function deleteNamed(lab: string, kindWord: string, names: string[], namespace: string, reporter: Reporter, opts: ChangeOptions & { ignoreNotFound?: boolean } = {}): Promise<ChangeResult> {
   const kind = kindOf(kindWord);
-  if (!kind) throw new Error(`cannot delete '${printable(kindWord)}': kemu stores namespaces, pods, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, services, endpoints, endpointslices, ingresses, ingressclasses, secrets and MetalLB's ipaddresspools, l2advertisements, bgpadvertisements, bgppeers and configmaps`);
+  if (!kind) throw new Error(`cannot delete '${printable(kindWord)}': kemu stores namespaces, pods, deployments, replicasets, statefulsets, daemonsets, jobs, replicationcontrollers, controllerrevisions, services, endpoints, endpointslices, ingresses, ingressclasses, secrets, networkpolicies and MetalLB's ipaddresspools, l2advertisements, bgpadvertisements, bgppeers and configmaps`);
   return changeLab(lab, reporter, opts, (_record, store, now) => {
     const missing = names.filter((n) => !getObject(store, kind, objectKey(kind, { name: n, namespace })));
     if (missing.length && !opts.ignoreNotFound) throw new Error(`${kind} ${missing.map((n) => `'${kind === 'Namespace' ? n : `${namespace}/${n}`}'`).join(', ')} not found`);

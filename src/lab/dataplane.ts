@@ -16,6 +16,7 @@ import { writeRecord, type LabRecord } from './state.js';
 import { clearExitFile, exitFile } from './kubelet/exits.js';
 import { removeNamespaces } from './teardown.js';
 import { removePodLogs } from '../host/lab-dirs.js';
+import { writePodEtcFiles } from './dns/pod-files.js';
 
 /** How many pod processes start at once: enough to overlap spawns on 2 cores, few enough not to thrash. */
 export const PARALLEL = 8;
@@ -65,9 +66,10 @@ export async function createMachines(plan: LabPlan, diff: LabDiff, reporter: Rep
 }
 
 export async function createPods(lab: string, pods: PodPlan[], record: LabRecord, reporter: Reporter): Promise<void> {
+  const etcDirs = await writePodEtcFiles(lab, pods);
   const holders = await startHolders(
     lab,
-    pods.map((p) => ({ key: p.key, netns: p.netns, hostname: p.hostname, lines: p.podLines, ...(p.hostNetwork ? { joinNetns: p.nodeNetns } : {}) })),
+    pods.map((p) => ({ key: p.key, netns: p.netns, hostname: p.hostname, lines: p.podLines, ...(p.hostNetwork ? { joinNetns: p.nodeNetns } : {}), ...(etcDirs.has(p.key) ? { etcDir: etcDirs.get(p.key)! } : {}) })),
   );
   const now = new Date().toISOString();
   for (const p of pods) record.pods[p.key] = { holderPid: holders.get(p.key)!, containers: {}, ready: false, startedAt: now };

@@ -7,6 +7,7 @@
  */
 import type { ContainerPlan, PodPlan } from '../plan/types.js';
 import { ingressNginx } from './ingress/program.js';
+import { coredns } from './dns/program.js';
 import type { LabRecord } from './state.js';
 
 export interface ProgramContext {
@@ -25,6 +26,7 @@ export interface ProgramRunner {
 
 const RUNNERS: Record<string, ProgramRunner> = {
   'ingress-nginx': ingressNginx,
+  coredns,
 };
 
 export function programRunner(name: string): ProgramRunner {

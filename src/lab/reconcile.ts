@@ -4,8 +4,8 @@
  *
  * One pass:
  *   controllers + scheduler → cluster state → plan → observe → diff →
- *   remove stale → namespaces, sandboxes, containers → container restarts → routes, BGP →
- *   readiness → pod status into the store → kube-proxy sync (terminating pods out) → ingress nginx configs →
+ *   remove stale → namespaces → policy rules and ipsets → sandboxes, containers → container restarts → routes, BGP →
+ *   readiness → pod status into the store → kube-proxy sync (terminating pods out) → DNS records → ingress nginx configs →
  *   terminating pods removed (sandbox, then object) → kube-proxy sync again if that changed endpoints.
  * Passes repeat while the control plane still moves (a rollout waiting for new pods to be ready).
  */
@@ -30,7 +30,9 @@ import { pendingSummary } from './pending.js';
 import { syncBird } from './bird/sync.js';
 import { syncServices, type ServiceSyncResult } from './kube-proxy/sync.js';
 import { syncIngress } from './ingress/sync.js';
+import { syncDnsRecords } from './dns/sync.js';
 import { syncPortmaps } from './portmap/sync.js';
+import { keepHooksFirst, syncPolicies } from './policy/sync.js';
 import { writeRecord, type LabRecord } from './state.js';
 import { ensureSupervisor } from './supervisor-process.js';
 import { removeNamespaces } from './teardown.js';
@@ -195,6 +197,14 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
     }
     if (diff.createFabric) record.built[plan.fabric.netns] = plan.fabric.hash;
     if (diff.createMachines.length || diff.createFabric) await writeRecord(record);
+  }
+  // Felix's part before any new sandbox: a new pod is in every node's ipsets (and its endpoint chains are in place) before its containers serve.
+  timer.start('policy');
+  const policies = await syncPolicies(cluster, record, { fresh: new Set(diff.createMachines.filter((m) => m.role === 'node').map((m) => m.name)), verify: opts.verify });
+  out.repaired.push(...policies.repaired);
+  for (const r of policies.repaired) reporter.detail(`repaired: ${r}`);
+  if (policies.written.length) reporter.detail(`policy rules written on ${policies.written.join('; ')}`);
+  if (!isEmpty(diff)) {
     if (diff.createPods.length) {
       timer.start('pods');
       await cutOrphanVeths(diff.createPods.filter((p) => changedSandboxes.has(p.key)), new Set(observed.netns.keys()));
@@ -229,7 +239,9 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
   out.repaired.push(...repaired);
   for (const r of repaired) reporter.detail(`repaired: ${r}`);
   for (const s of services.synced) reporter.detail(`node ${s.node}: ${s.mode} sync, ${s.services} service ports written in ${s.ms} ms${s.notes ? `; ${s.notes.join('; ')}` : ''}`);
+  await keepHooksFirst(record, services.synced.filter((s) => s.mode === 'full').map((s) => s.node));
   for (const n of await syncPortmaps(cluster, record)) reporter.detail(`portmap on ${n}`);
+  await syncDnsRecords(cluster, services.slices);
   await syncIngress(plan, cluster, store, record, services.slices, reporter);
   await writeRecord(record);
 
@@ -239,6 +251,7 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
     const after = await syncServices(record.cluster, record, readySet(record.cluster, record));
     out.proxySyncs.push(...after.synced);
     for (const n of await syncPortmaps(record.cluster, record)) reporter.detail(`portmap on ${n}`);
+    await syncDnsRecords(record.cluster, after.slices);
     await writeRecord(record);
   }
   return out;

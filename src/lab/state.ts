@@ -1,4 +1,5 @@
 /** The lab's record on disk: what was asked for and what has been fully built. Written atomically. */
+import type { NodePolicyRecord } from './policy/sync.js';
 import { link, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import type { ClusterState } from '../cluster/types.js';
 import { completeStore, type Store } from '../cluster/store.js';
@@ -87,6 +88,8 @@ export interface LabRecord {
   pods: Record<string, PodRuntime>;
   /** node → its kube-proxy state */
   proxy?: Record<string, NodeProxyRecord>;
+  /** node → Felix's chains and ipsets in its filter table (lab/policy) */
+  policy?: Record<string, NodePolicyRecord>;
   /** node → its tunl0 (routing: ipip): which datapath, and the userspace one's pid */
   tunnels?: Record<string, { datapath: 'kernel' | 'userspace'; pid?: number; hash: string }>;
   /** node → its BIRD daemon (routing: bgp) */

@@ -1,9 +1,12 @@
 /**
  * The lab's supervisor (`kemu supervise LAB`, started by the first reconcile, stopped by `down`, brought
  * back by its watchdog when killed): the kubelet's, calico-node's, kube-proxy's and controller manager's
- * loops for a running lab. Every 250 ms it looks at the recorded container processes and node daemons
- * (BIRD, the IPIP datapath, health-check servers); every second at the pod sandboxes and kube-proxy's canaries
- * (src/lab/kube-proxy/canary.ts); every probe period it runs the due startup, liveness and readiness probes from
+ * loops for a running lab. It reads the recorded container processes, node daemons (BIRD, the IPIP
+ * datapath, health-check servers) and pod sandboxes back when something happened to them — a watched
+ * process ended, a link was deleted in a node namespace, a namespace was unlinked (events from
+ * native/kemu-pidwatch and inotify: src/host/pid-watch.ts), the record changed — and every 30 s anyway;
+ * without the helper it polls them (every 250 ms, sandboxes every second). Every second it looks at
+ * kube-proxy's canaries (src/lab/kube-proxy/canary.ts) and Felix's rules (src/lab/policy/canary.ts); every probe period it runs the due startup, liveness and readiness probes from
  * the pods' nodes (src/lab/probes). When a container died, a back-off expired, a probe changed its
  * verdict (a failed liveness probe: the container is stopped first), a pod is terminating, a
  * controller timer is due (a Job's back-off or deadline) or a controller has work (a rollout waiting
@@ -13,13 +16,16 @@ import { stat } from 'node:fs/promises';
 import { runControlPlane } from '../cluster/desired.js';
 import { listObjects, isTerminating } from '../cluster/store.js';
 import { controllerWakeAt } from '../cluster/controllers/index.js';
-import { isAliveSync } from '../host/netns.js';
+import { isAliveSync, NETNS_DIR } from '../host/netns.js';
+import { PidWatch } from '../host/pid-watch.js';
+import { nodeNetns } from '../topology/names.js';
 import { SERVER_COMM } from '../host/sandbox.js';
 import { checkedLabPaths } from '../host/lab-dirs.js';
 import { restartsAfter } from './kubelet/exits.js';
 import { sandboxTrouble } from './kubelet/sandbox-health.js';
 import { deadDaemon } from './daemons/liveness.js';
 import { CanaryWatch } from './kube-proxy/canary.js';
+import { PolicyWatch } from './policy/canary.js';
 import { applyProbeVerdicts, newSupervisorProbes, runDueProbes, type SupervisorProbes } from './probes/supervise.js';
 import { withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
@@ -30,7 +36,12 @@ import type { ChildProcess } from 'node:child_process';
 
 const TICK_MS = 250;
 const SANDBOX_POLL_MS = 1000;
+/** With events, the full read-back still runs this often: a safety net for what no event reports (a pid reused before its pidfd was opened, a process that exec'd another program). */
+const SWEEP_MS = 30_000;
 let sandboxCheckedAt = 0;
+let sweptAt = 0;
+/** The last tick found work: look again at the next one (a reconcile that failed leaves it unrepaired). */
+let troubleSeen = false;
 const quiet: Reporter = { phase: () => undefined, detail: () => undefined };
 const log = (text: string): void => void process.stdout.write(`${new Date().toISOString()} ${text}\n`);
 
@@ -82,11 +93,39 @@ async function claim(lab: string): Promise<boolean> {
 }
 
 async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> {
+  const probes = newSupervisorProbes();
+  const canary = new CanaryWatch();
+  const events = new PidWatch();
+  // Unmarked: it cannot outlive the supervisor (it dies with its parent, and when its stdin closes), so `down` and `up`'s clean-up have nothing to find.
+  if (!events.start({ PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' })) log('no event helper (kemu-pidwatch is missing): polling processes and sandboxes');
+  try {
+    await watchLoop(lab, everyTick, probes, canary, events);
+  } finally {
+    events.stop();
+  }
+}
+
+/** What the supervisor reads back: every recorded process, and the node namespaces (where pod veths have their node end). */
+function watchRecord(record: LabRecord, events: PidWatch): void {
+  const pids: number[] = [];
+  for (const rt of Object.values(record.pods)) {
+    pids.push(rt.holderPid);
+    for (const c of Object.values(rt.containers)) if (!c.diedAt) pids.push(c.pid);
+  }
+  for (const b of Object.values(record.bird ?? {})) pids.push(b.pid);
+  for (const t of Object.values(record.tunnels ?? {})) if (t.pid) pids.push(t.pid);
+  for (const p of Object.values(record.proxy ?? {})) if (p.health) pids.push(p.health.pid);
+  events.set(
+    pids.filter((p) => p > 0),
+    record.cluster.nodes.map((n) => `${NETNS_DIR}/${nodeNetns(record.lab, n.name)}`),
+  );
+}
+
+async function watchLoop(lab: string, everyTick: () => Promise<void>, probes: SupervisorProbes, canary: CanaryWatch, events: PidWatch): Promise<void> {
   let mtime = -1;
   let record: LabRecord | undefined;
   let checked = -1;
-  const probes = newSupervisorProbes();
-  const canary = new CanaryWatch();
+  const policyWatch = new PolicyWatch();
   for (;;) {
     await everyTick();
     const st = await stat(stateFile(lab)).catch(() => undefined);
@@ -94,6 +133,7 @@ async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> 
     if (st.mtimeMs !== mtime) {
       record = await readRecord(lab).catch(() => undefined);
       mtime = st.mtimeMs;
+      if (record) watchRecord(record, events);
     }
     if (!record) return log('no readable record; exiting');
     if (record.supervisor?.pid !== process.pid) {
@@ -103,8 +143,9 @@ async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> 
     }
     try {
       // The controllers read only the record: look at them again only when it changed.
-      const why = await workToDo(record, probes, canary, checked !== mtime);
+      const why = await workToDo(record, probes, canary, policyWatch, checked !== mtime, events);
       checked = mtime;
+      troubleSeen = why !== undefined;
       if (why) {
         log(`reconciling: ${why}`);
         await withLabLock(lab, async () => {
@@ -112,6 +153,7 @@ async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> 
           if (!current) return;
           await applyProbeVerdicts(current, probes);
           canary.apply(current);
+          policyWatch.apply(current);
           const r = await reconcile(current, structuredClone(current.store), { reporter: quiet, timer: new PhaseTimer(quiet) });
           if (r.restarted.length) log(`restarted ${r.restarted.join(', ')}`);
         });
@@ -126,18 +168,27 @@ async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> 
 }
 
 /** Why the lab needs a reconcile now, or undefined. */
-async function workToDo(record: LabRecord, probes: SupervisorProbes, canary: CanaryWatch, recordChanged: boolean): Promise<string | undefined> {
+async function workToDo(record: LabRecord, probes: SupervisorProbes, canary: CanaryWatch, policyWatch: PolicyWatch, recordChanged: boolean, events: PidWatch): Promise<string | undefined> {
   const now = Date.now();
-  // Sandboxes once a second (three /proc reads per pod: 500 pods cost ~9 ms), containers every tick.
-  if (now - sandboxCheckedAt >= SANDBOX_POLL_MS) {
+  // With events: read everything back only when something happened (or the record changed, or the
+  // safety sweep is due). Polling: sandboxes once a second (three /proc reads per pod), containers every tick.
+  const polling = !events.running;
+  const happened = events.takeChanged() || recordChanged || troubleSeen || now - sweptAt >= SWEEP_MS;
+  const look = polling || happened;
+  if (!polling && happened) sweptAt = now;
+  if (polling ? now - sandboxCheckedAt >= SANDBOX_POLL_MS : look) {
     sandboxCheckedAt = now;
     const sandbox = sandboxTrouble(record);
     if (sandbox) return sandbox;
   }
-  const daemon = deadDaemon(record);
-  if (daemon) return daemon;
+  if (look) {
+    const daemon = deadDaemon(record);
+    if (daemon) return daemon;
+  }
   const flushed = await canary.poll(record, now);
   if (flushed) return flushed;
+  const drifted = await policyWatch.poll(record, now);
+  if (drifted) return drifted;
   for (const p of record.cluster.pods) {
     const key = `${p.namespace}/${p.name}`;
     const rt = record.pods[key];
@@ -145,7 +196,7 @@ async function workToDo(record: LabRecord, probes: SupervisorProbes, canary: Can
     for (const c of p.containers) {
       const cur = rt.containers[c.name];
       if (!cur) continue;
-      if (!cur.diedAt && !isAliveSync(cur.pid, cur.comm ?? SERVER_COMM)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
+      if (look && !cur.diedAt && !isAliveSync(cur.pid, cur.comm ?? SERVER_COMM)) return `container ${key}/${c.name} (pid ${cur.pid}) died`;
       if (cur.diedAt && restartsAfter(p.restartPolicy, cur.exit) && now - Date.parse(cur.diedAt) >= restartDelayMs(cur.restarts)) return `container ${key}/${c.name} is due for a restart`;
     }
   }

@@ -4,6 +4,7 @@ import { caliName, nodeNetns, podMac, podNetns } from '../topology/names.js';
 import { planHash } from './hash.js';
 import type { PodPlan } from './types.js';
 import type { ContainerState } from '../cluster/types.js';
+import { podHostsFile, podResolverConfig, resolvConf } from './dns/pod-files.js';
 
 export const CALICO_GATEWAY = '169.254.1.1';
 export const CALICO_HOST_MAC = 'ee:ee:ee:ee:ee:ee';
@@ -43,7 +44,8 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
   const hostname = pod.hostNetwork ? pod.nodeName : (pod.hostname ?? pod.name).slice(0, MAX_HOSTNAME).replace(/[.-]+$/, '');
   // The sandbox's hash leaves the containers out: a container changes by restarting, not by a new sandbox.
   // Sysctls only when asked for: the hash of every other sandbox stays what it was.
-  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines, ...(pod.sysctls ? { sysctls: pod.sysctls } : {}), ...(pod.hostNetwork ? { hostNetwork: true as const } : {}) };
+  const etc = podEtcFiles(c, pod, hostname);
+  const plan = { netns, hostname, node: pod.nodeName, ip: pod.ip, nodeLines, podLines, ...(pod.sysctls ? { sysctls: pod.sysctls } : {}), ...(pod.hostNetwork ? { hostNetwork: true as const } : {}), ...(etc ? { etc } : {}) };
   return {
     containers,
     key: `${pod.namespace}/${pod.name}`,
@@ -55,6 +57,29 @@ export function planPod(c: ClusterState, pod: PodState): PodPlan {
     terminating: pod.terminating === true,
     hash: planHash(plan),
   };
+}
+
+/**
+ * The files the kubelet writes for the pod, when the lab runs cluster DNS: resolv.conf by dnsPolicy
+ * (the node's resolver is the topology's upstream), and the managed hosts file — not for a
+ * hostNetwork pod, which sees the node's own /etc/hosts.
+ */
+function podEtcFiles(c: ClusterState, pod: PodState, hostname: string): PodPlan['etc'] {
+  if (!c.dns) return undefined;
+  const resolv = resolvConf(
+    podResolverConfig({
+      namespace: pod.namespace,
+      ...(pod.dns?.dnsPolicy ? { dnsPolicy: pod.dns.dnsPolicy } : {}),
+      ...(pod.hostNetwork ? { hostNetwork: true } : {}),
+      ...(pod.dns?.dnsConfig ? { dnsConfig: pod.dns.dnsConfig } : {}),
+      clusterDNS: [c.dns.clusterIP],
+      clusterDomain: c.dns.clusterDomain,
+      host: { nameservers: c.dns.upstreams, searches: [], options: [] },
+    }),
+  );
+  if (pod.hostNetwork) return { 'resolv.conf': resolv };
+  const hosts = podHostsFile({ podName: pod.name, namespace: pod.namespace, podIP: pod.ip, hostname, ...(pod.subdomain ? { subdomain: pod.subdomain } : {}), clusterDomain: c.dns.clusterDomain, ...(pod.dns?.hostAliases ? { hostAliases: pod.dns.hostAliases } : {}) });
+  return { 'resolv.conf': resolv, hosts };
 }
 
 /** The default server's own arguments: 200 on the probes' paths (query strings are not part of the path it matches), its exit. */

@@ -49,6 +49,11 @@ export interface PodPlan {
   podLines: string[];
   /** net.* sysctls written in the pod's netns before its containers start (securityContext.sysctls). */
   sysctls?: Record<string, string>;
+  /**
+   * Files bound over /etc/<name> in the pod's own mount namespace (the kubelet's resolv.conf and hosts),
+   * when the lab runs cluster DNS; without them the pod shares the host's mount namespace.
+   */
+  etc?: Record<string, string>;
   containers: ContainerPlan[];
   /** Deleted: kept until it has left every node's endpoints, then removed. */
   terminating: boolean;

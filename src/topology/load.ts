@@ -10,6 +10,7 @@ import { loadKubeProxyConfigs } from './kube-proxy/load.js';
 import { UNDERLAY_BRIDGE } from './names.js';
 import { checkTopology } from './validate.js';
 import { ingressControllerManifests, resolveIngress } from './ingress-controller.js';
+import { clusterDnsManifests, resolveDns } from './cluster-dns.js';
 import { intToIp, parseCidr, splitAddress } from '../util/ipv4.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
@@ -56,7 +57,11 @@ export async function parseTopology(text: string, file: string, opts: LoadOption
   const kubeProxy = await loadKubeProxyConfigs(raw.spec.kubeProxy, raw.spec.nodes, dirname(file), problems);
   const topology = resolveTopology(raw, file, manifests, kubeProxy);
   const ingress = resolveIngress(raw, topology.network, problems);
-  if (ingress) Object.assign(topology, { ingress, manifests: [...manifests, ...ingressControllerManifests(ingress)] });
+  if (ingress) Object.assign(topology, { ingress, manifests: [...topology.manifests, ...ingressControllerManifests(ingress)] });
+  // The node's resolver as the kubelet's --resolv-conf reads it; only read, never changed.
+  const hostResolv = raw.spec.dns?.enabled !== false && !raw.spec.dns?.upstream ? await readFile(HOST_RESOLV_CONF, 'utf8').catch(() => '') : '';
+  const dns = resolveDns(raw, topology.network, hostResolv, problems);
+  if (dns) Object.assign(topology, { dns, manifests: [...topology.manifests, ...clusterDnsManifests(dns, topology.network)] });
   problems.push(...checkTopology(topology, raw));
   if (problems.length) {
     for (const p of problems) p.where ??= locate(doc, lines, file, pathParts(p.path));
@@ -85,6 +90,8 @@ async function loadWorkloads(raw: RawTopology, dir: string, problems: InputProbl
   }
   return out;
 }
+
+const HOST_RESOLV_CONF = '/etc/resolv.conf';
 
 export const DEFAULT_UNDERLAY = '192.168.50.0/24';
 

@@ -1,10 +1,10 @@
 /** Kubernetes manifests (inline or in files), parsed and typed with @kubernetes/client-node, then checked. */
-import type { V1Container, V1Deployment, V1EndpointSlice, V1Endpoints, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EndpointSlice, V1Endpoints, V1Ingress, V1IngressClass, V1Namespace, V1NetworkPolicy, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { checkEndpointSlice } from './endpoint-slices.js';
 import { checkAnnotations, checkLabels, checkLabelSelector, dns1035Label, ianaSvcName, MAX_OBJECT_BYTES } from './apimachinery.js';
 import type { InputProblem } from './errors.js';
 import { checkEndpoints, checkService } from './services.js';
-import { CALICO_POLICY_KINDS, CALICO_POLICY_REFUSAL } from './network-policy.js';
+import { CALICO_POLICY_KINDS, CALICO_POLICY_REFUSAL, checkNetworkPolicy, wireNetworkPolicy } from './network-policy.js';
 import { checkIngressKind, INGRESS_KINDS, type IngressKind } from './ingress.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 import { checkMetallbKind, LEGACY_CONFIGMAPS, METALLB_KINDS, METALLB_NAMESPACE, type MetallbKind } from './metallb.js';
@@ -12,9 +12,9 @@ import { checkPodSpec, checkWorkload, WORKLOAD_API_VERSIONS, WORKLOAD_KINDS, typ
 import { locateProblems } from './locate.js';
 import { droppedWarning, SKIP_HINT, unsupportedMessage, unsupportedUses } from './unsupported.js';
 
-export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', ...INGRESS_KINDS, ...METALLB_KINDS] as const;
+export const SUPPORTED_KINDS = ['Namespace', 'Pod', 'Deployment', ...WORKLOAD_KINDS, 'Service', 'Endpoints', 'EndpointSlice', 'NetworkPolicy', ...INGRESS_KINDS, ...METALLB_KINDS] as const;
 export type ManifestKind = (typeof SUPPORTED_KINDS)[number];
-const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind | MetallbKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', EndpointSlice: 'discovery.k8s.io/v1', ...WORKLOAD_API_VERSIONS };
+const API_VERSIONS: Record<Exclude<ManifestKind, IngressKind | MetallbKind>, string> = { Namespace: 'v1', Pod: 'v1', Deployment: 'apps/v1', Service: 'v1', Endpoints: 'v1', EndpointSlice: 'discovery.k8s.io/v1', NetworkPolicy: 'networking.k8s.io/v1', ...WORKLOAD_API_VERSIONS };
 
 export type Manifest =
   | { kind: 'Namespace'; object: V1Namespace; origin: string }
@@ -23,14 +23,13 @@ export type Manifest =
   | { kind: 'Service'; object: V1Service; origin: string }
   | { kind: 'Endpoints'; object: V1Endpoints; origin: string }
   | { kind: 'EndpointSlice'; object: V1EndpointSlice; origin: string }
+  | { kind: 'NetworkPolicy'; object: V1NetworkPolicy; origin: string }
   | { kind: 'Ingress'; object: V1Ingress; origin: string }
   | { kind: 'IngressClass'; object: V1IngressClass; origin: string }
   | { kind: 'Secret'; object: V1Secret; origin: string }
   | { kind: MetallbKind; object: MetallbObject; origin: string }
   | WorkloadManifest;
 
-/** kind NetworkPolicy is understood but not enforced: accepting it silently would leave open what it closes. */
-const NETWORK_POLICY_NOT_ENFORCED = 'NetworkPolicy is not enforced yet: kemu has no policy engine (every pod reaches every pod), so the policy would silently not apply';
 /** A MetalLB object (or its legacy ConfigMap) as written: kemu reads spec (data for the ConfigMap). */
 export type MetallbObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, unknown> };
 
@@ -80,7 +79,7 @@ export async function parseManifests(text: string, origin: string, problems: Inp
     const where = docs.length > 1 ? `${origin} (document ${i + 1})` : origin;
     const d = doc as { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } };
     if (opts.skipUnsupported && d.kind && !isSupported(d)) {
-      opts.skipped?.push(`${d.kind}${d.metadata?.name ? ` ${d.metadata.name}` : ''} (${where}): ${d.kind === 'NetworkPolicy' ? NETWORK_POLICY_NOT_ENFORCED : 'kind not emulated'}`);
+      opts.skipped?.push(`${d.kind}${d.metadata?.name ? ` ${d.metadata.name}` : ''} (${where}): kind not emulated`);
       return;
     }
     // Refused fields are reported with the object's other problems (every problem at once).
@@ -131,8 +130,10 @@ function expandLists(docs: unknown[], origin: string, problems: InputProblem[]):
 }
 
 /** A kind kemu emulates; of ConfigMaps only MetalLB's legacy configuration. */
-function isSupported(d: { kind?: string; metadata?: { name?: string; namespace?: string } }): boolean {
+function isSupported(d: { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } }): boolean {
   if (!(SUPPORTED_KINDS as readonly string[]).includes(d.kind ?? '')) return false;
+  // Calico's own NetworkPolicy shares the kind's name, not its API group.
+  if (d.apiVersion?.startsWith('projectcalico.org/')) return false;
   return d.kind !== 'ConfigMap' || (d.metadata?.namespace === METALLB_NAMESPACE && LEGACY_CONFIGMAPS.includes(d.metadata?.name ?? ''));
 }
 
@@ -140,10 +141,6 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
   const kind = doc.kind;
   if (kind && doc.apiVersion?.startsWith('projectcalico.org/') && CALICO_POLICY_KINDS.includes(kind)) {
     problems.push({ path: `${where}.kind`, message: `${doc.apiVersion} ${kind} is ${CALICO_POLICY_REFUSAL}` });
-    return undefined;
-  }
-  if (kind === 'NetworkPolicy') {
-    problems.push({ path: `${where}.kind`, message: `${NETWORK_POLICY_NOT_ENFORCED}; ${SKIP_HINT.replace('drop it', 'skip it')}` });
     return undefined;
   }
   if (!kind || !isSupported(doc)) {
@@ -196,6 +193,12 @@ function checkManifest(doc: { kind?: string; apiVersion?: string }, where: strin
     checkMeta(slice.metadata, where, problems);
     checkEndpointSlice(slice, where, problems);
     return problems.length === before ? { kind: 'EndpointSlice', object: slice, origin: where } : undefined;
+  }
+  if (k === 'NetworkPolicy') {
+    const np = wireNetworkPolicy(doc as V1NetworkPolicy);
+    checkMeta(np.metadata, where, problems);
+    checkNetworkPolicy(np, where, (path, message) => problems.push({ path, message }));
+    return problems.length === before ? { kind: 'NetworkPolicy', object: np, origin: where } : undefined;
   }
   if (k === 'Endpoints') {
     const ep = doc as V1Endpoints;

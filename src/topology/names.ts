@@ -62,6 +62,8 @@ export interface LabPaths {
   birdDir: string;
   /** nginx's files of the lab's ingress controller pods, one folder per pod. */
   ingressDir: string;
+  /** The kubelet's files of each pod (resolv.conf, hosts), one folder per pod, and the DNS records file. */
+  dnsDir: string;
   /** Scratch files of a running command; `down` removes them with the rest of runDir. */
   tmpDir: string;
   lockFile: string;
@@ -80,6 +82,7 @@ export function labPaths(lab: string): LabPaths {
     logsDir: `${runDir}/logs`,
     birdDir: `${runDir}/bird`,
     ingressDir: `${runDir}/ingress`,
+    dnsDir: `${runDir}/dns`,
     tmpDir: `${runDir}/tmp`,
     lockFile: `${RUN_ROOT}/${lab}.lock`,
   };
@@ -104,6 +107,10 @@ export const podLogFile = (lab: string, namespace: string, pod: string, containe
 export const nodeLogFile = (lab: string, node: string, helper: string) => `${labPaths(lab).logsDir}/node_${node}_${helper}.log`;
 /** An ingress controller pod's nginx folder (pod names never hold '_'). */
 export const ingressPodDir = (lab: string, namespace: string, pod: string) => `${labPaths(lab).ingressDir}/${namespace}_${pod}`;
+/** A pod's resolv.conf and hosts, bound over /etc in its mount namespace (pod names never hold '_'). */
+export const podEtcDir = (lab: string, namespace: string, pod: string) => `${labPaths(lab).dnsDir}/${namespace}_${pod}`;
+/** The records the lab's DNS server answers from, rewritten on every reconcile. */
+export const dnsRecordsFile = (lab: string) => `${labPaths(lab).dnsDir}/records.json`;
 /** BIRD's control socket of a node (the longest path kemu derives from a lab). */
 export const birdSocketPath = (lab: string, node: string) => `${labPaths(lab).birdDir}/${node}.ctl`;
 

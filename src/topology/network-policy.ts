@@ -69,6 +69,21 @@ function checkPeer(peer: RawPeer, path: string, add: Add): void {
   }
 }
 
+/**
+ * The client's typed loader names an ingress rule's `from` `_from` (a reserved word in its model):
+ * put the wire name back, so checks, the store and `get -o json` see what the user wrote.
+ */
+export function wireNetworkPolicy<T>(doc: T): T {
+  const spec = (doc as { spec?: { ingress?: Array<Record<string, unknown>> } }).spec;
+  for (const r of spec?.ingress ?? []) {
+    if (r && '_from' in r) {
+      r.from = r._from;
+      delete r._from;
+    }
+  }
+  return doc;
+}
+
 /** Every problem of one NetworkPolicy document, reported through `add`. */
 export function checkNetworkPolicy(doc: unknown, where: string, add: Add): void {
   const spec = (doc as RawPolicy).spec;

@@ -133,6 +133,20 @@ const ingress = z.strictObject({
   nodePorts: z.strictObject({ http: z.number().int().optional(), https: z.number().int().optional() }).optional(),
 });
 
+/** The lab's cluster DNS (topology/cluster-dns.ts): a coredns pod behind kube-system/kube-dns. */
+const dns = z.strictObject({
+  enabled: z.boolean().optional(),
+  /** Where names outside the cluster domain go (CoreDNS `forward .`); default: the host's /etc/resolv.conf nameservers. */
+  upstream: z.array(ipv4).max(3, 'at most 3 upstream resolvers (as resolv.conf holds)').optional(),
+  replicas: z.number().int().min(1).max(10).default(1),
+  /** The kubelet's clusterDomain. */
+  clusterDomain: z
+    .string()
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "must be a DNS-1123 subdomain such as 'cluster.local'")
+    .default('cluster.local'),
+});
+
 export const topologySchema = z.strictObject({
   apiVersion: z.literal(API_VERSION, { message: `must be ${API_VERSION}` }),
   kind: z.literal('Topology', { message: 'must be Topology' }),
@@ -143,6 +157,7 @@ export const topologySchema = z.strictObject({
     externalHosts: z.array(machine).default([]),
     workloads: z.array(workload).default([]),
     ingress: ingress.optional(),
+    dns: dns.optional(),
     kubeProxy,
   }),
 });

@@ -97,6 +97,18 @@ export interface IngressSpec {
   nodePorts: { http?: number; https?: number };
 }
 
+/** The lab's cluster DNS (spec.dns), resolved: present only when it runs. */
+export interface DnsSpec {
+  /** kube-system/kube-dns's ClusterIP (the 10th address of the service CIDR) and the kubelet's clusterDNS. */
+  clusterIP: string;
+  clusterDomain: string;
+  /** The resolvers for names outside the cluster (and the node's resolv.conf for dnsPolicy Default). */
+  upstreams: string[];
+  /** Where the upstreams came from: the topology, or the host's /etc/resolv.conf (read at load). */
+  upstreamFrom: 'topology' | 'host';
+  replicas: number;
+}
+
 /** The lab itself, without its workloads: what `apply` needs once the lab is up. */
 export type LabSpec = Omit<Topology, 'manifests'>;
 
@@ -109,5 +121,7 @@ export interface Topology {
   externalHosts: MachineSpec[];
   /** Present when spec.ingress.enabled. */
   ingress?: IngressSpec;
+  /** Present when cluster DNS runs (spec.dns.enabled). */
+  dns?: DnsSpec;
   manifests: Manifest[];
 }

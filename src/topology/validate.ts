@@ -127,7 +127,7 @@ export function checkWorkloads(t: Pick<Topology, 'nodes' | 'network'>, manifests
   const nodeNames = new Set(t.nodes.map((n) => n.name));
   for (const m of manifests) {
     if (isMetallbManifest(m)) continue;
-    if (m.kind === 'Namespace' || m.kind === 'Service' || m.kind === 'Endpoints' || m.kind === 'EndpointSlice' || m.kind === 'Ingress' || m.kind === 'IngressClass' || m.kind === 'Secret') continue;
+    if (m.kind === 'Namespace' || m.kind === 'Service' || m.kind === 'Endpoints' || m.kind === 'EndpointSlice' || m.kind === 'Ingress' || m.kind === 'IngressClass' || m.kind === 'Secret' || m.kind === 'NetworkPolicy') continue;
     const spec = m.kind === 'Pod' ? m.object.spec : m.object.spec?.template?.spec;
     const meta = m.kind === 'Pod' ? m.object.metadata : m.object.spec?.template?.metadata;
     const specPath = m.kind === 'Pod' ? `${m.origin}.spec` : `${m.origin}.spec.template.spec`;

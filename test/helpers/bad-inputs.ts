@@ -271,10 +271,17 @@ export const BAD_INPUTS: BadInput[] = [
     message: /Pod default\/g: this field is not emulated by kemu: .*remove it, or pass --skip-unsupported to drop it with a warning/,
   },
   {
-    name: 'a NetworkPolicy (not enforced yet)',
-    lab: 'kt-sf-netpol',
-    text: topo('kt-sf-netpol', { workloads: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny' }, spec: { podSelector: {} } }] }),
+    name: "a Calico projectcalico.org/v3 NetworkPolicy (refused by name)",
+    lab: 'kt-sf-calnp',
+    text: topo('kt-sf-calnp', { workloads: [{ apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: { name: 'deny' }, spec: { selector: 'all()' } }] }),
     path: 'spec.workloads[0].kind',
-    message: /NetworkPolicy is not enforced yet/,
+    message: /projectcalico\.org\/v3 NetworkPolicy is not emulated yet: use networking\.k8s\.io\/v1 NetworkPolicy/,
+  },
+  {
+    name: 'a NetworkPolicy peer in from with two peer types',
+    lab: 'kt-sf-netpol',
+    text: topo('kt-sf-netpol', { workloads: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny' }, spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] }] } }] }),
+    path: 'spec.workloads[0].spec.ingress[0].from[0]',
+    message: /may not specify more than 1 peer type/,
   },
 ];

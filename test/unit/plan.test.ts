@@ -106,6 +106,18 @@ describe('lab plan', async () => {
     expect(ipipDatapath({ ok: false, stderr: 'Error: Unknown device type.' })).toBe('userspace');
   });
 
+  it('plans each node’s tunl0: underlay MTU − 20 (8980 on a jumbo-frame underlay), its IPAM address', async () => {
+    const { planTunnels } = await import('../../src/plan/tunnels.js');
+    const c = clusterFromTopology(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: ipip}\n  nodes'), '/x/t.yaml'));
+    expect(planTunnels(c).map(({ hash, ...t }) => t)).toEqual([
+      { node: 'a', netns: 'kemu-lab.node.a', local: '192.168.50.2', address: '10.244.0.64', mtu: 1480 },
+      { node: 'b', netns: 'kemu-lab.node.b', local: '192.168.50.3', address: '10.244.0.0', mtu: 1480 },
+    ]);
+    const jumbo = clusterFromTopology(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: ipip, underlay: {mtu: 9000}}\n  nodes'), '/x/t.yaml'));
+    expect(planTunnels(jumbo).map((t) => t.mtu)).toEqual([8980, 8980]);
+    expect(planTunnels(clusterFromTopology(await parseTopology(topology, '/x/t.yaml')))).toEqual([]);
+  });
+
   it('reserves tunl0’s address in each node’s block before any pod, with routing: ipip', async () => {
     const c = clusterFromTopology(await parseTopology(topology.replace('spec:\n  nodes', 'spec:\n  network: {routing: ipip}\n  nodes'), '/x/t.yaml'));
     expect(c.nodes.map((n) => [n.name, n.tunnelIP, n.blocks[0]])).toEqual([

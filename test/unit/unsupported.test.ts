@@ -76,13 +76,20 @@ describe('unsupported fields', () => {
     }
   });
 
-  it('NetworkPolicy is refused by name (not enforced yet), and skipped with a warning', async () => {
-    const np = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny' }, spec: { podSelector: {} } };
-    const refused = await parse(np);
-    expect(refused.problems).toEqual([{ path: 'f.yaml.kind', message: expect.stringMatching(/^NetworkPolicy is not enforced yet.*pass --skip-unsupported to skip it/) }]);
-    const skipped = await parse(np, true);
-    expect(skipped.problems).toEqual([]);
-    expect(skipped.skipped).toEqual([expect.stringMatching(/^NetworkPolicy deny \(f\.yaml\): NetworkPolicy is not enforced yet/)]);
+  it('NetworkPolicy is accepted (its from peers kept under their wire name); projectcalico.org/v3 policy kinds are refused by name', async () => {
+    const np = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny' }, spec: { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b' } } }] }] } };
+    const ok = await parse(np);
+    expect(ok.problems).toEqual([]);
+    expect((ok.manifests[0]!.object as any).spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: { pod: 'b' } } }]);
+    const bad = await parse({ ...np, spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] }] } });
+    expect(bad.problems).toEqual([{ path: 'f.yaml.spec.ingress[0].from[0]', message: 'Forbidden: may not specify more than 1 peer type' }]);
+    for (const kind of ['NetworkPolicy', 'GlobalNetworkPolicy']) {
+      const calico = await parse({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name: 'p' }, spec: {} });
+      expect(calico.problems).toEqual([{ path: 'f.yaml.kind', message: `projectcalico.org/v3 ${kind} is not emulated yet: use networking.k8s.io/v1 NetworkPolicy` }]);
+      const skipped = await parse({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name: 'p' }, spec: {} }, true);
+      expect(skipped.problems).toEqual([]);
+      expect(skipped.skipped).toEqual([`${kind} p (f.yaml): kind not emulated`]);
+    }
   });
 });
 

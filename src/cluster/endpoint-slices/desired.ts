@@ -47,6 +47,8 @@ export function podEndpoint(s: ServiceState, p: PodState, node: NodeState | unde
   const zone = node?.labels[ZONE_LABEL];
   return {
     addresses: [p.ip],
+    // ShouldSetHostname: a pod whose subdomain names this Service is published under its hostname.
+    ...(p.hostname && p.subdomain === s.name && p.namespace === s.namespace ? { hostname: p.hostname } : {}),
     // A terminating pod is never ready, unless publishNotReadyAddresses; it keeps serving while its probe passes.
     conditions: { ready: s.publishNotReadyAddresses || (podReady && !terminating), serving: podReady, terminating },
     nodeName: p.nodeName,

@@ -25,6 +25,7 @@ export function serviceEndpoints(c: ClusterState, store: Store): ServiceEndpoint
         ip,
         ...(ep.nodeName ? { nodeName: ep.nodeName } : {}),
         ...(ep.targetRef?.kind === 'Pod' && ep.targetRef.name ? { pod: `${ep.targetRef.namespace ?? slice.metadata.namespace ?? 'default'}/${ep.targetRef.name}` } : {}),
+        ...(ep.hostname ? { hostname: ep.hostname } : {}),
         ready,
         serving: ep.conditions?.serving !== false,
         terminating: ep.conditions?.terminating === true,

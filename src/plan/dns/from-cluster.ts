@@ -16,7 +16,7 @@ export function dnsServices(c: ClusterState, slices: ServiceEndpoints[]): DnsSer
     ports: s.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
     publishNotReadyAddresses: s.publishNotReadyAddresses,
     // Terminating endpoints are not ready (podToEndpoint); one entry per address.
-    endpoints: (sliceOf.get(`${s.namespace}/${s.name}`)?.endpoints ?? []).map((e) => ({ ip: e.ip, ready: e.ready && !e.terminating })),
+    endpoints: (sliceOf.get(`${s.namespace}/${s.name}`)?.endpoints ?? []).map((e) => ({ ip: e.ip, ...(e.hostname ? { hostname: e.hostname } : {}), ready: e.ready && !e.terminating })),
   }));
 }
 
