@@ -88,8 +88,26 @@ async function everyPodAnswers(v: Variant): Promise<void> {
     const script = `for i in $(seq ${n}); do curl -s -m 1 http://${svc.spec.clusterIP}:${port}/hostname; echo; done`;
     const r = await kemu('exec', '--lab', LAB, 'client', '--', 'sh', '-c', script);
     const seen = [...new Set(r.stdout.split('\n').filter(Boolean))].sort();
+    if (JSON.stringify(seen) !== JSON.stringify(want)) console.log(`${app}: pods answering ${JSON.stringify(seen)}, want ${JSON.stringify(want)}\n${await whyNoAnswer(app, pods)}`);
     expect(seen, `${app}: pods answering through the Service`).toEqual(want);
   }
+}
+
+/** What a failed answer check shows of the lab: the Service's NAT chains, each node's Felix chains, the pods' processes. */
+async function whyNoAnswer(app: string, pods: any[]): Promise<string> {
+  const out: string[] = [];
+  const sh = async (cmd: string) => (await execa('sh', ['-c', cmd], { reject: false })).stdout;
+  for (const node of ['n1', 'n2', 'n3']) {
+    const ns = `kemu-${LAB}.node.${node}`;
+    out.push(`--- ${node} nat (${app})`, await sh(`ip netns exec ${ns} iptables-save -t nat | grep -E 'KUBE-(SVC|SEP|SERVICES|NODEPORTS)' | grep -i -- '${app}'`));
+    out.push(`--- ${node} filter cali`, await sh(`ip netns exec ${ns} iptables-save -t filter | grep -E '^-A (FORWARD|cali-FORWARD|cali-to-wl-dispatch|cali-from-wl-dispatch|cali-tw-)'`));
+    out.push(`--- ${node} links/routes`, await sh(`ip -n ${ns} -br link | grep cali; ip -n ${ns} route | grep cali`));
+  }
+  for (const p of pods.filter((x) => x.metadata.labels.app === app)) {
+    out.push(`--- pod ${p.metadata.name} ${p.status?.podIP} on ${p.spec.nodeName} phase ${p.status?.phase}`, await sh(`ip netns pids kemu-${LAB}.pod.default.${p.metadata.name} | xargs -r ps -o pid,stat,args -p`));
+  }
+  out.push('--- kemu log', await sh(`tail -n 40 /run/kemu/${LAB}/logs/supervisor.log 2>/dev/null`));
+  return out.join('\n');
 }
 
 /** What a lab must have after a completed `up`, exactly once each. */
