@@ -89,7 +89,7 @@ async function main() {
     const many: number[] = [];
     const peers = Array.from({ length: POLICIES }, (_, k) => policy(`p${String(k).padStart(3, '0')}`, { podSelector: { matchLabels: { app: 'srv' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: k === POLICIES - 1 ? 'client' : `peer-${k}` } } }], ports: [{ port: 80 }] }] }));
     const hundred = write('many.yaml', peers);
-    for (let i = 0; i < Math.max(3, Math.ceil(ROUNDS / 2)); i++) {
+    for (let i = 0; i < ROUNDS; i++) {
       none.push(await rps(ips['srv-2']));
       await must('apply', '-q', '--lab', LAB, '-f', hundred);
       many.push(await rps(ips['srv-2']));

@@ -11,6 +11,8 @@ export interface SavedTables {
   builtinRules: { nat: string[]; filter: string[] };
   /** `table/chain` → its number of rules, for every chain of every table */
   ruleCounts?: Record<string, number>;
+  /** filter chain → its rules as iptables-save prints them, without the `-A <chain> ` prefix */
+  filterRules?: Record<string, string[]>;
 }
 
 const BUILTIN = /^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /;
@@ -24,7 +26,7 @@ const inNetns = (netns: string, ...cmd: string[]) => ['--net=' + `${NETNS_DIR}/$
 export async function saveTables(netns: string): Promise<SavedTables> {
   spawnCounter.other++;
   const r = await run('nsenter', inNetns(netns, 'iptables-save'));
-  const out: SavedTables = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] }, ruleCounts: {} };
+  const out: SavedTables = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] }, ruleCounts: {}, filterRules: {} };
   let table: 'nat' | 'filter' | undefined;
   let name = '';
   for (const line of r.stdout.split('\n')) {
@@ -38,6 +40,10 @@ export async function saveTables(netns: string): Promise<SavedTables> {
     else if (!table) continue;
     else if (line.startsWith(':')) out.chains[table].push(line.slice(1).split(' ')[0]!);
     else if (BUILTIN.test(line)) out.builtinRules[table].push(line);
+    if (table === 'filter' && line.startsWith('-A ')) {
+      const chain = line.split(' ')[1]!;
+      (out.filterRules![chain] ??= []).push(line.slice(4 + chain.length));
+    }
   }
   return out;
 }

@@ -250,6 +250,10 @@ async function pass(record: LabRecord, store: Store, opts: ReconcileOptions, fir
     reporter.detail(`${out.terminated} terminated pod${out.terminated === 1 ? '' : 's'} removed`);
     const after = await syncServices(record.cluster, record, readySet(record.cluster, record));
     out.proxySyncs.push(...after.synced);
+    await keepHooksFirst(record, after.synced.filter((s) => s.mode === 'full').map((s) => s.node));
+    // The removed pods' endpoint chains and set memberships go now, as Felix drops a deleted workload.
+    const policiesAfter = await syncPolicies(record.cluster, record);
+    if (policiesAfter.written.length) reporter.detail(`policy rules written on ${policiesAfter.written.join('; ')}`);
     for (const n of await syncPortmaps(record.cluster, record)) reporter.detail(`portmap on ${n}`);
     await syncDnsRecords(record.cluster, after.slices);
     await writeRecord(record);

@@ -337,7 +337,7 @@ print(json.dumps(out))`;
     }
   }, 60_000);
 
-  it('an iptables -F in a node is repaired: by the supervisor on its own, and by kemu up', async () => {
+  it('an iptables -F in a node is repaired: by the supervisor on its own, and by kemu up; so is a rule replaced in place', async () => {
     const policy = [np('deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] })];
     await mustApplyDocs(LAB, docsOf(policy));
     const xa = pod('x/a');
@@ -353,6 +353,14 @@ print(json.dumps(out))`;
       const forward = (await exec(LAB, `node/${node}`, 'iptables', '-S', 'FORWARD')).split('\n').filter((l) => l.startsWith('-A'));
       expect(forward[0]).toBe('-A FORWARD -j cali-FORWARD');
       expect(forward.some((l) => l.includes('KUBE-FORWARD'))).toBe(true);
+      // A rule replaced in place (same number of rules) is found by its cali:<hash> comment, as Felix finds it.
+      const dev = /dev (\S+)/.exec(await exec(LAB, `node/${node}`, 'ip', 'route', 'get', xa.ip))![1]!;
+      await exec(LAB, `node/${node}`, 'iptables', '-R', `cali-tw-${dev}`, '1', '-j', 'ACCEPT');
+      expect((await probeOne()).size).toBe(1);
+      const up = await kemu('up', file);
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect(up.stdout).toContain(`repaired: policy rules of node ${node} (1 chain not as written)`);
+      expect((await probeOne()).size).toBe(0);
     } finally {
       await deletePolicies(policy);
     }

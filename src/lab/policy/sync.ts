@@ -12,7 +12,8 @@
  */
 import type { ClusterState } from '../../cluster/types.js';
 import { planHash } from '../../plan/hash.js';
-import { hookLines } from '../../plan/policy/hooks.js';
+import { hookLines, staleChains } from '../../plan/policy/hooks.js';
+import { ruleHashes } from '../../plan/policy/names.js';
 import { planNodePolicies, type NodePolicyPlan } from '../../plan/policy/nodes.js';
 import { filterRestore, ipsetRestore, type PolicyPlan } from '../../plan/policy/render.js';
 import { nodeNetns } from '../../topology/names.js';
@@ -43,7 +44,11 @@ export interface PolicySyncResult {
   repaired: string[];
 }
 
-const EMPTY: SavedTables = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] }, ruleCounts: {} };
+const EMPTY: SavedTables = { chains: { nat: [], filter: [] }, builtinRules: { nat: [], filter: [] }, ruleCounts: {}, filterRules: {} };
+
+/** The cali:<hash> comment of each rule, as Felix reads its chains back (a rule without one: ''). */
+const savedHashes = (rules: string[] = []) => rules.map((r) => /--comment "?cali:([\w-]+)"?/.exec(r)?.[1] ?? '');
+const holdsRules = (saved: SavedTables, chain: string, rules: string[]) => savedHashes(saved.filterRules?.[chain]).join(' ') === ruleHashes(chain, rules).join(' ');
 const isFelixSet = (name: string) => name.startsWith('cali40') || name.startsWith('cali4t');
 
 export async function syncPolicies(c: ClusterState, record: LabRecord, opts: PolicySyncOptions = {}): Promise<PolicySyncResult> {
@@ -78,15 +83,17 @@ async function syncNode(np: NodePolicyPlan, prev: NodePolicyRecord | undefined, 
   const saved = fresh ? EMPTY : readBack ? await saveTables(netns) : undefined;
   const existingSets = fresh ? [] : readBack ? (await listIpsets(netns)).filter(isFelixSet) : undefined;
 
-  // Chains: changed since the record, or (read back) missing or not holding the rules written.
-  const wrong = saved && known ? [...plan.chains].filter(([name, rules]) => known.chains[name] === chains[name] && saved.ruleCounts?.[`filter/${name}`] !== rules.length).map(([n]) => n) : [];
+  // Chains: changed since the record, or (read back) missing or not holding the rules written, rule by rule.
+  const wrong = saved && known ? [...plan.chains].filter(([name, rules]) => known.chains[name] === chains[name] && !holdsRules(saved, name, rules)).map(([n]) => n) : [];
   const writeChains = [...plan.chains.keys()].filter((name) => known?.chains[name] !== chains[name] || wrong.includes(name));
   const missingSets = existingSets && known ? plan.ipsets.filter((s) => known.ipsets[s.name] === ipsets[s.name] && !existingSets.includes(s.name)).map((s) => s.name) : [];
   const writeSets = plan.ipsets.filter((s) => known?.ipsets[s.name] !== ipsets[s.name] || missingSets.includes(s.name));
   // Sets to destroy: the record's no longer planned, or (read back) every Felix set not planned.
   const removedSets = (existingSets ?? Object.keys(known?.ipsets ?? {})).filter((n) => !(n in ipsets));
-  const hooks = saved ? hookLines(saved.chains.filter, saved.builtinRules.filter, new Set(plan.chains.keys())) : [];
-  const removedChains = saved ? [] : Object.keys(known?.chains ?? {}).filter((n) => !plan.chains.has(n));
+  const hooks = saved ? hookLines(saved.builtinRules.filter) : [];
+  // Chains to delete: the record's no longer planned, or (read back) every Felix chain not planned.
+  const removedChains = saved ? staleChains(saved.chains.filter, new Set(plan.chains.keys())) : Object.keys(known?.chains ?? {}).filter((n) => !plan.chains.has(n));
+  const unknownChains = known ? removedChains.filter((n) => !(n in known.chains)) : [];
 
   if (writeSets.length === 0 && writeChains.length === 0 && hooks.length === 0 && removedChains.length === 0 && removedSets.length === 0) return prev ? undefined : { record: { chains, ipsets } };
   if (writeSets.length) await restoreIpsets(netns, ipsetRestore({ chains: new Map(), ipsets: writeSets }));
@@ -96,7 +103,7 @@ async function syncNode(np: NodePolicyPlan, prev: NodePolicyRecord | undefined, 
     await restoreTables(netns, hooks.length ? payload.replace(/COMMIT\n$/, `${hooks.join('\n')}\nCOMMIT\n`) : payload);
   }
   if (removedSets.length) await restoreIpsets(netns, ipsetRestore({ chains: new Map(), ipsets: [] }, removedSets));
-  const repairedParts = [...(wrong.length ? [`${wrong.length} chain${wrong.length === 1 ? '' : 's'} not as written`] : []), ...(missingSets.length ? [`${missingSets.length} ipset${missingSets.length === 1 ? '' : 's'} missing`] : []), ...(known && hooks.length ? ['hooks out of place'] : [])];
+  const repairedParts = [...(wrong.length ? [`${wrong.length} chain${wrong.length === 1 ? '' : 's'} not as written`] : []), ...(missingSets.length ? [`${missingSets.length} ipset${missingSets.length === 1 ? '' : 's'} missing`] : []), ...(unknownChains.length ? [`${unknownChains.length} chain${unknownChains.length === 1 ? '' : 's'} not written by this lab removed`] : []), ...(known && hooks.length ? ['hooks out of place'] : [])];
   return {
     record: { chains, ipsets },
     written: `${writeChains.length} chains, ${writeSets.length} ipsets`,
@@ -115,7 +122,7 @@ export async function keepHooksFirst(record: LabRecord, nodes: string[]): Promis
     async (n) => {
       const netns = nodeNetns(record.lab, n);
       const saved = await saveTables(netns);
-      const lines = hookLines(saved.chains.filter, saved.builtinRules.filter, new Set(Object.keys(record.policy![n]!.chains)));
+      const lines = hookLines(saved.builtinRules.filter);
       if (lines.length) await restoreTables(netns, `*filter\n${lines.join('\n')}\nCOMMIT\n`);
     },
   );

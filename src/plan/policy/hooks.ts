@@ -2,8 +2,9 @@
  * The restore lines that keep Felix's hooks in the built-in filter chains, computed from what
  * iptables-save shows (kube-proxy inserts its own FORWARD jumps at position 1 when they are
  * missing, which can push cali-FORWARD down): `-j cali-FORWARD` first in FORWARD, `-j cali-OUTPUT`
- * first in OUTPUT, the accept-mark ACCEPT and set-mark rules last in FORWARD, and cali-* chains no
- * longer planned flushed and deleted. Only lines for what is wrong; an unchanged node gets none.
+ * first in OUTPUT, the accept-mark ACCEPT and set-mark rules last in FORWARD. Only lines for what
+ * is wrong; an unchanged node gets none. Chains no longer planned are a separate question
+ * (staleChains): removing a deleted pod's chains is an ordinary change, not a repair.
  */
 import { FORWARD_APPEND } from './render.js';
 
@@ -25,11 +26,12 @@ function appendedTail(builtin: string[]): string[] {
   return [...present.map((l) => l.replace(/^-A /, '-D ')), ...FORWARD_APPEND.map((r) => `-A FORWARD ${r}`)];
 }
 
-/**
- * Lines to put before COMMIT of the policy restore. `existing`: the filter chains iptables-save
- * lists; `builtin`: its `-A` lines of the built-in chains; `planned`: the chains the plan declares.
- */
-export function hookLines(existing: string[], builtin: string[], planned: Set<string>): string[] {
-  const stale = existing.filter((c) => c.startsWith('cali-') && !planned.has(c));
-  return [...firstHook(builtin, 'FORWARD', 'cali-FORWARD'), ...firstHook(builtin, 'OUTPUT', 'cali-OUTPUT'), ...appendedTail(builtin), ...stale.map((c) => `-F ${c}`), ...stale.map((c) => `-X ${c}`)];
+/** Lines to put before COMMIT of the policy restore. `builtin`: iptables-save's `-A` lines of the built-in chains. */
+export function hookLines(builtin: string[]): string[] {
+  return [...firstHook(builtin, 'FORWARD', 'cali-FORWARD'), ...firstHook(builtin, 'OUTPUT', 'cali-OUTPUT'), ...appendedTail(builtin)];
+}
+
+/** Felix's chains that iptables-save lists (`existing`) and the plan no longer declares. */
+export function staleChains(existing: string[], planned: Set<string>): string[] {
+  return existing.filter((c) => c.startsWith('cali-') && !planned.has(c));
 }
