@@ -3,8 +3,7 @@
  * as the topology's own workloads: Deployment `kube-system/coredns` (labels k8s-app=kube-dns, dnsPolicy
  * Default), whose CoreDNS image kemu runs as its own DNS server (cluster/programs.ts), and Service
  * `kube-system/kube-dns` at the 10th address of the service CIDR (53/UDP, 53/TCP, 9153/TCP metrics).
- * With it comes `default/kubernetes` at the first address (the API server's Service; kemu has no API
- * server, so it has no endpoints and kube-proxy rejects connections to it).
+ * On unless `spec.dns.enabled: false`, as every cluster has it.
  */
 import type { InputProblem } from './errors.js';
 import type { Manifest } from './manifests.js';
@@ -14,7 +13,7 @@ import { intToIp, parseCidr } from '../util/ipv4.js';
 
 export const COREDNS_IMAGE = 'registry.k8s.io/coredns/coredns:v1.11.3';
 /** Cluster DNS runs unless the topology says `spec.dns.enabled: false`. */
-export const DNS_ENABLED_BY_DEFAULT = false;
+export const DNS_ENABLED_BY_DEFAULT = true;
 const LABELS = { 'k8s-app': 'kube-dns' };
 
 /** The address at `offset` in the service CIDR (kubeadm GetIndexedIP). */
@@ -95,15 +94,23 @@ export function clusterDnsManifests(spec: DnsSpec, network: NetworkSpec): Manife
         },
       },
     },
-    {
-      kind: 'Service',
-      origin,
-      object: {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { clusterIP: serviceIndexIP(network.serviceCIDR, 1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
-      },
-    },
   ] as Manifest[];
+}
+
+/**
+ * `default/kubernetes` at the first address of the service CIDR, in every lab as in every cluster (the
+ * API server's own Service, so no user Service is handed that address). kemu has no API server: the
+ * Service has no endpoints and kube-proxy rejects connections to it.
+ */
+export function apiServerServiceManifest(network: NetworkSpec): Manifest {
+  return {
+    kind: 'Service',
+    origin: 'apiserver',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { clusterIP: serviceIndexIP(network.serviceCIDR, 1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+    },
+  } as Manifest;
 }

@@ -10,7 +10,7 @@ import { loadKubeProxyConfigs } from './kube-proxy/load.js';
 import { UNDERLAY_BRIDGE } from './names.js';
 import { checkTopology } from './validate.js';
 import { ingressControllerManifests, resolveIngress } from './ingress-controller.js';
-import { clusterDnsManifests, resolveDns } from './cluster-dns.js';
+import { apiServerServiceManifest, clusterDnsManifests, resolveDns } from './cluster-dns.js';
 import { intToIp, parseCidr, splitAddress } from '../util/ipv4.js';
 import { parseCpu, parseMemory } from '../util/quantity.js';
 
@@ -62,6 +62,8 @@ export async function parseTopology(text: string, file: string, opts: LoadOption
   const hostResolv = raw.spec.dns?.enabled !== false && !raw.spec.dns?.upstream ? await readFile(HOST_RESOLV_CONF, 'utf8').catch(() => '') : '';
   const dns = resolveDns(raw, topology.network, hostResolv, problems);
   if (dns) Object.assign(topology, { dns, manifests: [...topology.manifests, ...clusterDnsManifests(dns, topology.network)] });
+  const declaresApiServer = topology.manifests.some((m) => m.kind === 'Service' && m.object.metadata?.name === 'kubernetes' && (m.object.metadata?.namespace ?? 'default') === 'default');
+  if (!declaresApiServer) Object.assign(topology, { manifests: [...topology.manifests, apiServerServiceManifest(topology.network)] });
   problems.push(...checkTopology(topology, raw));
   if (problems.length) {
     for (const p of problems) p.where ??= locate(doc, lines, file, pathParts(p.path));

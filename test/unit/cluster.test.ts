@@ -51,6 +51,7 @@ describe('cluster state', () => {
 kind: Topology
 metadata: {name: t}
 spec:
+  dns: {enabled: false}
   nodes: [{name: n1}, {name: n2, address: 192.168.50.9}]
   externalHosts: [{name: h}]
   workloads:

@@ -20,6 +20,7 @@ const topo = (nodes: string, workloads: string) => `apiVersion: kemu.dev/v1alpha
 kind: Topology
 metadata: {name: t}
 spec:
+  dns: {enabled: false}
   nodes: ${nodes}
   workloads:
 ${workloads}`;

@@ -97,6 +97,7 @@ describe('pods pinned to a node whose host port is taken', async () => {
 kind: Topology
 metadata: {name: lab}
 spec:
+  dns: {enabled: false}
   nodes: [{name: a}, {name: b}]
   workloads:
     - {apiVersion: v1, kind: Pod, metadata: {name: one}, spec: {nodeName: a, hostNetwork: true, containers: [{name: c, image: x, ports: [{containerPort: 9000}]}]}}
@@ -121,6 +122,7 @@ describe("a Service's target port on hostNetwork pods sharing a node", async () 
 kind: Topology
 metadata: {name: lab}
 spec:
+  dns: {enabled: false}
   nodes: [{name: a}]
   workloads:
     - {apiVersion: v1, kind: Pod, metadata: {name: one, labels: {app: x}}, spec: {nodeName: a, hostNetwork: true, containers: [{name: c, image: x, ports: [{containerPort: 9376}]}]}}

@@ -39,12 +39,13 @@ describe('LoadBalancer services', () => {
 kind: Topology
 metadata: {name: pools}
 spec:
+  dns: {enabled: false}
   network: {podCIDR: 10.0.0.0/8, serviceCIDR: 172.20.0.0/16${pool ? `, loadBalancerPool: ${pool}` : ''}}
   nodes: [{name: n1}]
   workloads:
 ${services.map((n) => `    - {apiVersion: v1, kind: Service, metadata: {name: ${n}}, spec: {type: LoadBalancer, ports: [{port: 80}]}}`).join('\n')}`;
   const lbIPs = async (pool: string, services: string[]) =>
-    clusterFromTopology(await parseTopology(lab(pool, services), '/t.yaml')).services.map((s) => [s.name, s.loadBalancerIPs, s.ports[0]!.nodePort !== undefined]);
+    clusterFromTopology(await parseTopology(lab(pool, services), '/t.yaml')).services.filter((s) => s.type === 'LoadBalancer').map((s) => [s.name, s.loadBalancerIPs, s.ports[0]!.nodePort !== undefined]);
 
   it('kube-proxy’s test addresses next to a 10.0.0.0/8 pod CIDR: one pool of three single addresses', async () => {
     expect(await lbIPs('[1.2.3.4, 5.6.7.8, 9.10.11.12]', ['a', 'b', 'c'])).toEqual([

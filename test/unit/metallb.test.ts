@@ -11,6 +11,7 @@ const lab = (objects: string, services: string, extra = '') => `apiVersion: kemu
 kind: Topology
 metadata: {name: mlb}
 spec:
+  dns: {enabled: false}
   network: {podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/16, underlay: {subnet: 192.168.50.0/24, gateway: 192.168.50.1}${extra}}
   nodes: [{name: n1}, {name: n2}, {name: n3}]
   workloads:
@@ -20,7 +21,7 @@ const pool = (name: string, addresses: string, more = '') => `    - {apiVersion:
 const l2 = (name: string, pools = '') => `    - {apiVersion: metallb.io/v1beta1, kind: L2Advertisement, metadata: {name: ${name}, namespace: metallb-system}${pools ? `, spec: {ipAddressPools: [${pools}]}` : ''}}`;
 const svc = (name: string, ann = '', spec = '') => `    - {apiVersion: v1, kind: Service, metadata: {name: ${name}${ann ? `, annotations: {${ann}}` : ''}}, spec: {type: LoadBalancer, selector: {app: x}, ports: [{port: 80}]${spec}}}`;
 const build = async (text: string) => clusterFromTopology(await parseTopology(text, '/t.yaml'));
-const ips = async (text: string) => (await build(text)).services.map((s) => [s.name, s.loadBalancerIPs, s.loadBalancerPool]);
+const ips = async (text: string) => (await build(text)).services.filter((s) => s.type === 'LoadBalancer').map((s) => [s.name, s.loadBalancerIPs, s.loadBalancerPool]);
 
 describe('MetalLB objects', () => {
   it('are refused with the field named: wrong namespace, bad address, unknown field value, unemulated field', async () => {

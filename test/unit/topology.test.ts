@@ -78,9 +78,13 @@ describe('topology validation', () => {
     - {apiVersion: apps/v1, kind: Deployment, metadata: {name: d}, spec: {replicas: 2, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}}`),
       '/x/t.yaml',
     );
-    expect(t.manifests.map((m) => [m.kind, m.object.constructor.name])).toEqual([
-      ['Pod', 'V1Pod'],
-      ['Deployment', 'V1Deployment'],
+    expect(t.manifests.map((m) => [m.kind, m.object.constructor.name, m.origin])).toEqual([
+      ['Pod', 'V1Pod', expect.stringMatching(/^spec\.workloads/)],
+      ['Deployment', 'V1Deployment', expect.stringMatching(/^spec\.workloads/)],
+      // what every cluster has: cluster DNS (kube-system/coredns, kube-dns) and default/kubernetes
+      ['Deployment', 'Object', 'spec.dns'],
+      ['Service', 'Object', 'spec.dns'],
+      ['Service', 'Object', 'apiserver'],
     ]);
   });
 

@@ -19,11 +19,12 @@ const sts = [
 ];
 
 describe('spec.dns', () => {
-  it('is off unless enabled: no add-on objects, no pod files', async () => {
-    const t = await topology({ workloads: sts });
+  it('is on unless enabled: false; off, no add-on objects and no pod files, but default/kubernetes stays', async () => {
+    expect((await topology({ workloads: sts })).dns?.clusterIP).toBe('10.96.0.10');
+    const t = await topology({ workloads: sts, dns: { enabled: false } });
     expect(t.dns).toBeUndefined();
     const c = clusterFromTopology(t);
-    expect(c.services.map((s) => `${s.namespace}/${s.name}`)).toEqual(['default/nginx']);
+    expect(c.services.map((s) => `${s.namespace}/${s.name}@${s.clusterIP}`)).toEqual(['default/nginx@None', 'default/kubernetes@10.96.0.1']);
     expect(c.pods.every((p) => planPod(c, p).etc === undefined)).toBe(true);
   });
 
