@@ -47,10 +47,12 @@ export async function exec(lab: string, target: string, ...cmd: string[]): Promi
   return r.stdout;
 }
 
-export async function pods(lab: string): Promise<Array<{ name: string; namespace: string; node: string; ip: string; hostIP: string; phase: string; holderPid: number }>> {
+/** The lab's pods; those of kube-system (cluster DNS, which every lab runs) only with `system`. */
+export async function pods(lab: string, opts: { system?: boolean } = {}): Promise<Array<{ name: string; namespace: string; node: string; ip: string; hostIP: string; phase: string; holderPid: number }>> {
   const r = await kemu('get', 'pods', '-o', 'json', '--lab', lab);
   if (r.exitCode !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout).items.map((p: any) => ({
+  const items = (JSON.parse(r.stdout).items as any[]).filter((p) => opts.system || p.metadata.namespace !== 'kube-system');
+  return items.map((p: any) => ({
     name: p.metadata.name,
     namespace: p.metadata.namespace,
     node: p.spec.nodeName,

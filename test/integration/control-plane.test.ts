@@ -85,7 +85,7 @@ describe('kemu apply with manifests written for real images', () => {
     const deploy = await getJson('deployments', 'demo');
     expect(deploy.metadata).toMatchObject({ uid: expect.any(String), resourceVersion: expect.stringMatching(/^\d+$/), creationTimestamp: expect.any(String) });
     expect(deploy.status).toMatchObject({ replicas: 3, readyReplicas: 3, availableReplicas: 3 });
-    const rs = (await getJson('replicasets')).items[0];
+    const rs = (await getJson('replicasets', '-n', 'default')).items[0];
     expect(rs.metadata.ownerReferences[0]).toMatchObject({ kind: 'Deployment', name: 'demo', uid: deploy.metadata.uid, controller: true });
     const pod = (await demoPods())[0];
     expect(pod.metadata.ownerReferences[0]).toMatchObject({ kind: 'ReplicaSet', name: rs.metadata.name });
@@ -93,7 +93,7 @@ describe('kemu apply with manifests written for real images', () => {
     expect(pod.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
     expect((await kemu('get', 'pod', pod.metadata.name, '-o', 'yaml', '--lab', LAB)).stdout).toContain(`nodeName: ${pod.spec.nodeName}`);
     const both = (await kemu('get', 'deploy,rs', '--lab', LAB)).stdout;
-    expect(both).toMatch(/^NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\ndefault\s+demo\s+3\/3\s+3\s+3\n\nNAMESPACE\s+NAME\s+DESIRED/);
+    expect(both).toMatch(/^NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\ndefault\s+demo\s+3\/3\s+3\s+3\nkube-system\s+coredns\s+1\/1\s+1\s+1\n\nNAMESPACE\s+NAME\s+DESIRED/);
     expect((await kemu('describe', 'deployment', 'demo', '--lab', LAB)).stdout).toMatch(/Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable/);
   });
 });
@@ -141,7 +141,7 @@ describe('rolling update', () => {
     const now = await demoPods();
     expect(now).toHaveLength(3);
     for (const p of now) expect(oldPods.has(p.metadata.name)).toBe(false);
-    const rss = (await getJson('replicasets')).items.map((x: any) => [x.spec.template.spec.containers[0].image, x.spec.replicas]).sort();
+    const rss = (await getJson('replicasets', '-n', 'default')).items.map((x: any) => [x.spec.template.spec.containers[0].image, x.spec.replicas]).sort();
     expect(rss).toEqual([['myapp:v1', 0], ['myapp:v2', 3]]);
   });
 });
@@ -278,7 +278,7 @@ describe('kemu delete', () => {
     const r = await kemu('delete', '-f', DEMO, '--lab', LAB);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('deployment/demo deleted');
-    expect((await getJson('replicasets')).items).toEqual([]);
+    expect((await getJson('replicasets', '-n', 'default')).items).toEqual([]);
     expect(await demoPods()).toEqual([]);
     const netns = await netnsList();
     for (const p of pods) expect(netns).not.toContain(p.metadata.name);

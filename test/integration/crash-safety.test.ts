@@ -112,7 +112,7 @@ async function whyNoAnswer(app: string, pods: any[]): Promise<string> {
 
 /** What a lab must have after a completed `up`, exactly once each. */
 async function noDuplicatesOrOrphans(): Promise<void> {
-  const pods = ((await getJson(LAB, 'pods')).items as any[]).map((p) => ({ key: `${p.metadata.namespace}/${p.metadata.name}`, ns: p.metadata.namespace, name: p.metadata.name, node: p.spec.nodeName }));
+  const pods = ((await getJson(LAB, 'pods')).items as any[]).map((p) => ({ key: `${p.metadata.namespace}/${p.metadata.name}`, ns: p.metadata.namespace, name: p.metadata.name, node: p.spec.nodeName, containers: (p.spec.containers as Array<{ name: string }>).map((c) => c.name) }));
   const prefix = `kemu-${LAB}.`;
   const netns = (await readdir('/run/netns')).filter((n) => n.startsWith(prefix)).sort();
   const want = [`${prefix}fabric`, ...['n1', 'n2', 'n3'].map((n) => `${prefix}node.${n}`), ...pods.map((p) => `${prefix}pod.${p.ns}.${p.name}`)].sort();
@@ -136,7 +136,7 @@ async function noDuplicatesOrOrphans(): Promise<void> {
     const cmd = (await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).split('\0').join(' ').trim();
     seenBy.set(key, [...(seenBy.get(key) ?? []), `${pid}: ${cmd}`]);
   }
-  const expected = new Map<string, number>([['supervisor/', 2], ...pods.flatMap((p) => [[`${p.key}/`, 1], [`${p.key}/${p.name === 'client' ? 'shell' : 'c'}`, 1]] as Array<[string, number]>)]);
+  const expected = new Map<string, number>([['supervisor/', 2], ...pods.flatMap((p) => [[`${p.key}/`, 1], ...p.containers.map((c) => [`${p.key}/${c}`, 1])] as Array<[string, number]>)]);
   const off = [...new Set([...groups.keys(), ...expected.keys()])].filter((k) => groups.get(k) !== expected.get(k));
   expect(Object.fromEntries([...groups].sort()), `processes by mark; off: ${off.map((k) => `${k} [${(seenBy.get(k) ?? []).join('; ')}]`).join(', ')}`).toEqual(Object.fromEntries([...expected].sort()));
   expect(await readdir(`/run/kemu/${LAB}/tmp`).catch(() => []), 'temp folders').toEqual([]);

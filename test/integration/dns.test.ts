@@ -75,7 +75,7 @@ afterAll(async () => {
 
 describe('the cluster\'s DNS add-on', () => {
   it('kube-system/coredns runs; kube-dns at the 10th address, kubernetes at the 1st', async () => {
-    const coredns = (await pods(LAB)).filter((p) => p.namespace === 'kube-system');
+    const coredns = (await pods(LAB, { system: true })).filter((p) => p.namespace === 'kube-system');
     expect(coredns.map((p) => [p.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''), p.phase])).toEqual([['coredns', 'Running']]);
     const kubeDns = await getJson('svc', 'kube-dns', '-n', 'kube-system');
     expect(kubeDns.spec.clusterIP).toBe('10.96.0.10');
@@ -119,13 +119,13 @@ describe('from a pod (ClusterFirst): the kubelet\'s files, names through kube-pr
     expect((await inPod('client', 'getent hosts missing')).exitCode).toBe(2);
   });
   it('a Service applied later resolves after that apply, with the DNS pod untouched', async () => {
-    const before = (await pods(LAB)).find((p) => p.namespace === 'kube-system')!;
+    const before = (await pods(LAB, { system: true })).find((p) => p.namespace === 'kube-system')!;
     await mustApplyDocs(LAB, [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'late' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } }]);
     const lateIP = (await getJson('svc', 'late')).spec.clusterIP;
     // The server re-reads the records file within 100 ms of the change.
     await until('late to resolve', 3000, async () => (await inPod('client', 'getent hosts late')).stdout.startsWith(`${lateIP} `));
     expect((await inPod('client', 'curl -sS -m 3 -o /dev/null -w "%{http_code}" http://late/')).stdout).toBe('200');
-    const after = (await pods(LAB)).find((p) => p.namespace === 'kube-system')!;
+    const after = (await pods(LAB, { system: true })).find((p) => p.namespace === 'kube-system')!;
     expect([after.name, after.holderPid]).toEqual([before.name, before.holderPid]);
   });
 });

@@ -14,7 +14,7 @@ afterAll(async () => {
 
 describe('two labs side by side', () => {
   it('both carry traffic with identical addresses', async () => {
-    const [a, b] = await Promise.all(LABS.map(pods));
+    const [a, b] = await Promise.all(LABS.map((lab) => pods(lab)));
     expect(a!.map((p) => p.ip).sort()).toEqual(b!.map((p) => p.ip).sort());
     for (const lab of LABS) {
       const list = await pods(lab);
