@@ -188,7 +188,7 @@ async function deletePolicies(docs: Doc[]) {
 
 beforeAll(async () => {
   await mustUp(file);
-  const listed = await pods(LAB);
+  const listed = await pods(LAB, { system: true });
   all = listed.map((p) => ({ namespace: p.namespace, name: p.name, ip: p.ip, labels: (p.namespace === 'kube-system' ? { 'k8s-app': 'kube-dns' } : { pod: p.name }) as Record<string, string>, ports: p.namespace === 'kube-system' ? [{ name: 'dns', containerPort: 53, protocol: 'UDP' as const }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' as const }] : SERVE }));
   matrixPods = all.filter((p) => p.namespace !== 'kube-system');
   dns = pod('kube-system/dns');
