@@ -101,7 +101,8 @@ async function whyNoAnswer(app: string, pods: any[]): Promise<string> {
     const ns = `kemu-${LAB}.node.${node}`;
     out.push(`--- ${node} nat (${app})`, await sh(`ip netns exec ${ns} iptables-save -t nat | grep -E 'KUBE-(SVC|SEP|SERVICES|NODEPORTS)' | grep -i -- '${app}'`));
     out.push(`--- ${node} filter cali`, await sh(`ip netns exec ${ns} iptables-save -t filter | grep -E '^-A (FORWARD|cali-FORWARD|cali-to-wl-dispatch|cali-from-wl-dispatch|cali-tw-)'`));
-    out.push(`--- ${node} links/routes`, await sh(`ip -n ${ns} -br link | grep cali; ip -n ${ns} route | grep cali`));
+    out.push(`--- ${node} links/routes`, await sh(`ip -n ${ns} -br link | grep cali; ip -n ${ns} route`));
+    out.push(`--- ${node} BIRD`, await sh(`ip netns exec ${ns} birdc -s /run/kemu/${LAB}/bird/${node}.ctl show protocols 2>&1; ps -eo pid,args | grep '[b]ird.*${LAB}.*${node}'`));
   }
   for (const p of pods.filter((x) => x.metadata.labels.app === app)) {
     out.push(`--- pod ${p.metadata.name} ${p.status?.podIP} on ${p.spec.nodeName} phase ${p.status?.phase}`, await sh(`ip netns pids kemu-${LAB}.pod.default.${p.metadata.name} | xargs -r ps -o pid,stat,args -p`));
