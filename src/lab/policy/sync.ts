@@ -103,7 +103,8 @@ async function syncNode(np: NodePolicyPlan, prev: NodePolicyRecord | undefined, 
     await restoreTables(netns, hooks.length ? payload.replace(/COMMIT\n$/, `${hooks.join('\n')}\nCOMMIT\n`) : payload);
   }
   if (removedSets.length) await restoreIpsets(netns, ipsetRestore({ chains: new Map(), ipsets: [] }, removedSets));
-  const repairedParts = [...(wrong.length ? [`${wrong.length} chain${wrong.length === 1 ? '' : 's'} not as written`] : []), ...(missingSets.length ? [`${missingSets.length} ipset${missingSets.length === 1 ? '' : 's'} missing`] : []), ...(unknownChains.length ? [`${unknownChains.length} chain${unknownChains.length === 1 ? '' : 's'} not written by this lab removed`] : []), ...(known && hooks.length ? ['hooks out of place'] : [])];
+  const counted = (n: number, what: string, how: string) => (n ? [`${n} ${what}${n === 1 ? '' : 's'} ${how}`] : []);
+  const repairedParts = [...counted(wrong.length, 'chain', 'not as written'), ...counted(missingSets.length, 'ipset', 'missing'), ...counted(unknownChains.length, 'chain', 'not written by this lab removed'), ...(known && hooks.length ? ['hooks out of place'] : [])];
   return {
     record: { chains, ipsets },
     written: `${writeChains.length} chains, ${writeSets.length} ipsets`,
