@@ -5,11 +5,12 @@
 #   kemu-ipip     userspace IPIP datapath (tunl0 on TUN + raw IPPROTO_IPIP) for kernels without ipip
 #   kemu-watchdog waits for the supervisor to exit, then execs a new one in place
 #   kemu-pidwatch holds pidfds and link-event sockets for the supervisor, one line per event
+#   kemu-spawner  starts short host commands for the CLI and the supervisor (cheaper than a Node fork)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$root/native/build"
-for name in kemu-netexec kemu-sandbox kemu-ipip kemu-watchdog kemu-pidwatch; do
+for name in kemu-netexec kemu-sandbox kemu-ipip kemu-watchdog kemu-pidwatch kemu-spawner; do
 	src="$root/native/$name.c"
 	out="$root/native/build/$name"
 	if [[ -x "$out" && ! "$src" -nt "$out" ]]; then

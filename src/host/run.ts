@@ -1,5 +1,5 @@
 /** Running host commands: the only place kemu spawns short-lived processes. */
-import { execa } from 'execa';
+import { spawnCommand } from './spawner.js';
 
 export interface HostResult {
   ok: boolean;
@@ -26,7 +26,7 @@ export class HostCommandError extends Error {
 
 export async function run(file: string, args: string[], opts: { input?: string; reject?: boolean } = {}): Promise<HostResult> {
   const started = performance.now();
-  const r = await execa(file, args, { input: opts.input, reject: false, stripFinalNewline: false, env: { LC_ALL: 'C' } });
+  const r = (await spawnCommand(file, args, opts.input)) ?? (await startItself(file, args, opts.input));
   const result: HostResult = {
     ok: r.exitCode === 0,
     command: [file, ...args].join(' '),
@@ -37,6 +37,12 @@ export async function run(file: string, args: string[], opts: { input?: string; 
   };
   if (!result.ok && opts.reject !== false) throw new HostCommandError(result);
   return result;
+}
+
+/** Without kemu-spawner: Node's own child_process, through execa (loaded only then). */
+async function startItself(file: string, args: string[], input: string | undefined) {
+  const { execa } = await import('execa');
+  return execa(file, args, { input, reject: false, stripFinalNewline: false, env: { LC_ALL: 'C' } });
 }
 
 /** Counts what the host layer spawned, for `up`'s summary and the benchmarks. */
