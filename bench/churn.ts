@@ -104,7 +104,9 @@ try {
     const first = new Map<string, string>();
     for (const f of readdirSync(dump).sort()) {
       const netns = NODES.map((n) => `kemu-${LAB}.node.${n}`).find((ns) => f.includes(ns));
-      if (netns && !first.has(netns)) first.set(netns, readFileSync(join(dump, f), 'utf8'));
+      const text = readFileSync(join(dump, f), 'utf8');
+      // kube-proxy's (Felix's policy payloads for the removed pod's chains come after it, and are not this figure's)
+      if (netns && !first.has(netns) && /^:KUBE-/m.test(text)) first.set(netns, text);
     }
     rawMs.push(await rawRestore(first));
     const c = performance.now();
@@ -117,8 +119,8 @@ try {
   console.log(`${SERVICES} services on 3 nodes, ${ROUNDS} rounds (medians)`);
   row('baseline: raw iptables-restore of the deletion payloads, 3 nodes', raw, `1.00×  ${runs(rawMs)}`);
   row('baseline: kemu --version (a bare CLI start)', median(cliMs), `${(median(cliMs) / raw).toFixed(1)}×`);
-  row('kemu apply of a new pod → first answer through its service', median(applyMs), `${(median(applyMs) / raw).toFixed(1)}× baseline (target ≤ 1000 ms)  ${runs(applyMs)}`);
-  row('pod deletion → gone from every node’s chains', median(deleteMs), `${(median(deleteMs) / raw).toFixed(1)}× baseline (target ≤ 200 ms)  ${runs(deleteMs)}`);
+  row('kemu apply of a new pod → first answer through its service', median(applyMs), `${(median(applyMs) / raw).toFixed(1)}× baseline (target ≤ 500 ms)  ${runs(applyMs)}`);
+  row('pod deletion → gone from every node’s chains', median(deleteMs), `${(median(deleteMs) / raw).toFixed(1)}× baseline (target ≤ 1.5×)  ${runs(deleteMs)}`);
   row('  the same from spawning kemu delete (CLI start included)', median(deleteWallMs), `${(median(deleteWallMs) / raw).toFixed(1)}× baseline  ${runs(deleteWallMs)}`);
 } finally {
   // --keep leaves the lab up, to profile a command against it.

@@ -2,7 +2,8 @@
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-export const BIN = join(ROOT, 'bin', 'kemu.js');
+/** KEMU_BENCH_BIN: another build's CLI (a before/after comparison from one checkout of the benches). */
+export const BIN = process.env.KEMU_BENCH_BIN ?? join(ROOT, 'bin', 'kemu.js');
 
 /** `--name N` from the command line, or `fallback`. */
 export function numberOption(name: string, fallback: number): number {

@@ -2,7 +2,7 @@
  * bench/services: kube-proxy sync cost for 1,000 services × 3 endpoints on 3 nodes, against a raw
  * `iptables-restore` of the same rules measured in the same run.
  *
- *   sudo npx tsx bench/services.ts [--services 1000]
+ *   sudo npx tsx bench/services.ts [--services 1000] [--keep]
  *
  * Services are selector-less with hand-written Endpoints naming the 3 pods, so the lab stays small
  * while every node holds 1,000 KUBE-SVC and 3,000 KUBE-SEP chains. Figures:
@@ -21,6 +21,7 @@ import { BIN, median, numberOption } from './lib.js';
 
 const SERVICES = numberOption('services', 1000);
 const LAB = 'bench-svc';
+const KEEP = process.argv.includes('--keep');
 const IPS = ['10.244.0.10', '10.244.0.80', '10.244.0.150'];
 
 function topology(dropOne: boolean): string {
@@ -77,7 +78,8 @@ async function replayPartial(dump: string): Promise<number> {
   const byNode = new Map<string, string>();
   for (const f of readdirSync(dump).sort()) {
     const netns = /-(kemu-.*\.node\.[^.]+)\.rules$/.exec(f)?.[1];
-    if (netns && !byNode.has(netns)) byNode.set(netns, readFileSync(join(dump, f), 'utf8'));
+    const rules = readFileSync(join(dump, f), 'utf8');
+    if (netns && !byNode.has(netns) && isProxyPayload(rules)) byNode.set(netns, rules);
   }
   const rounds: number[] = [];
   for (let round = 0; round < 5; round++) {
@@ -93,14 +95,19 @@ async function replayPartial(dump: string): Promise<number> {
   return median(rounds);
 }
 
+/** kube-proxy's payloads (the nodes' other restores, Felix's policy chains, are not this bench's subject). */
+function isProxyPayload(rules: string): boolean {
+  return /^:KUBE-/m.test(rules);
+}
+
 await execa('node', [BIN, 'down', '-q', LAB], { reject: false });
 try {
-  const dump = mkdtempSync(join(tmpdir(), 'kemu-bench-rules-'));
+  const dump = process.env.KEEP_DUMP ?? mkdtempSync(join(tmpdir(), 'kemu-bench-rules-'));
   const full = await up(topology(false), dump);
-  const payloads = readdirSync(dump).filter((f) => f.includes('.node.')).map((f) => readFileSync(join(dump, f), 'utf8'));
+  const payloads = readdirSync(dump).filter((f) => f.includes('.node.')).map((f) => readFileSync(join(dump, f), 'utf8')).filter(isProxyPayload);
   const base = await rawRestore(payloads);
   const saved = [(await execa('ip', ['netns', 'exec', `kemu-${LAB}.node.n1`, 'iptables-save'])).stdout];
-  const changeDump = mkdtempSync(join(tmpdir(), 'kemu-bench-rules-'));
+  const changeDump = process.env.KEEP_DUMP ? process.env.KEEP_DUMP + '/change' : mkdtempSync(join(tmpdir(), 'kemu-bench-rules-'));
   const change = await up(topology(true), changeDump);
   const partialRaw = await replayPartial(changeDump);
   const rules = saved[0]!.split('\n').filter((l) => l.startsWith('-A')).length;
@@ -113,6 +120,6 @@ try {
   row('baseline: raw iptables-restore --noflush of that change\'s payloads into the nodes', partialRaw, 'median of 5, slowest node');
   row(`one endpoint change, slowest node (${change.map((s) => `${s.node} ${s.mode}`).join(', ')})`, changeMs, `target ≤ 50 ms per node; per node: ${change.map((s) => `${s.ms} ms`).join(', ')}; ${(changeMs / partialRaw).toFixed(2)}× the raw restore`);
 } finally {
-  await execa('node', [BIN, 'down', '-q', LAB], { reject: false });
+  if (!KEEP) await execa('node', [BIN, 'down', '-q', LAB], { reject: false });
   for (const f of readdirSync(tmpdir())) if (f.startsWith('kemu-bench-rules-') || f.startsWith('kemu-bench-svc-')) rmSync(join(tmpdir(), f), { recursive: true, force: true });
 }

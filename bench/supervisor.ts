@@ -8,7 +8,8 @@
  * supervisor's fixed cost — Node itself, the record, the canary polls of every node). Over the same
  * window it reads each supervisor's /proc/<pid>/stat: its own CPU (utime + stime) and its reaped
  * children's (cutime + cstime: the canary shell, nsenter, iptables), as % of one core, and its RSS. The
- * CPU of its event helper (native/kemu-pidwatch, a child that is not reaped) counts as its own.
+ * CPU of its helpers (native/kemu-pidwatch and native/kemu-spawner, children that are not reaped, and
+ * the commands the spawner ran and reaped) counts as its own.
  */
 import { execa } from 'execa';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -48,12 +49,16 @@ function topology(lab: string, pods: number): string {
 
 const supervisorPid = (lab: string): number => JSON.parse(readFileSync(`/var/lib/kemu/${lab}/state.json`, 'utf8')).supervisor.pid;
 
-/** The supervisor's event helper (native/kemu-pidwatch, its child): its CPU counts as the supervisor's. */
-function helperPid(parent: number): number | undefined {
+/**
+ * The supervisor's long-lived helpers (native/kemu-pidwatch, native/kemu-spawner: children it does not
+ * reap): their CPU counts as the supervisor's, and so does that of the commands the spawner reaped.
+ */
+function helperPids(parent: number): number[] {
+  const out: number[] = [];
   for (const t of readdirSync(`/proc/${parent}/task`))
     for (const c of readFileSync(`/proc/${parent}/task/${t}/children`, 'latin1').split(' ').filter(Boolean).map(Number))
-      if (readFileSync(`/proc/${c}/comm`, 'latin1').trim() === 'kemu-pidwatch') return c;
-  return undefined;
+      if (['kemu-pidwatch', 'kemu-spawner'].includes(readFileSync(`/proc/${c}/comm`, 'latin1').trim())) out.push(c);
+  return out;
 }
 
 /** utime+stime and cutime+cstime in ticks (fields 14–17 of /proc/<pid>/stat). */
@@ -74,8 +79,13 @@ async function main(): Promise<void> {
     // Let both settle (rollouts done, first reads of the record), then measure the same window.
     await new Promise((r) => setTimeout(r, 5000));
     const pids = { busy: supervisorPid(labs.busy), idle: supervisorPid(labs.idle) };
-    const helpers = { busy: helperPid(pids.busy), idle: helperPid(pids.idle) };
-    const helperCpu = (k: 'busy' | 'idle') => (helpers[k] ? cpu(helpers[k]!).own : 0);
+    // The spawner starts with the supervisor's first command: both are running after the settling time.
+    const helpers = { busy: helperPids(pids.busy), idle: helperPids(pids.idle) };
+    const helperCpu = (k: 'busy' | 'idle') =>
+      helpers[k].reduce((sum, pid) => {
+        const c = cpu(pid);
+        return sum + c.own + c.children;
+      }, 0);
     const before = { busy: cpu(pids.busy), idle: cpu(pids.idle) };
     const helpersBefore = { busy: helperCpu('busy'), idle: helperCpu('idle') };
     const started = performance.now();
