@@ -5,17 +5,19 @@
  *
  *   + PID        watch PID              answer: "gone PID" when it does not exist (nothing when it does)
  *   - PID        stop watching PID
- *   n PATH       watch link deletions in the network namespace bound at PATH
- *                                       answer: "gone PATH" when it cannot be entered
+ *   n PATH       watch link deletions in the network namespace bound at PATH (with -r, its
+ *                nftables changes too)   answer: "gone PATH" when it cannot be entered
  *   x PATH       stop watching PATH
  *
  * Events on stdout: "exit PID" (the process ended: zombie or reaped), "link PATH" (a link was deleted
- * in that namespace, or events were lost). It exits when stdin closes (its supervisor is gone) and
+ * in that namespace, or events were lost), "rules PATH" (with -r: a table, chain, rule or set of that
+ * namespace changed, or events were lost); with -r it first says "rules-events". It exits when stdin closes (its supervisor is gone) and
  * dies with its parent. Exit status: 1 when epoll or the own namespace cannot be opened.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
@@ -35,7 +37,7 @@
 #define SYS_pidfd_open 434
 #endif
 
-enum kind { FREE = 0, PID, LINKS };
+enum kind { FREE = 0, PID, LINKS, RULES };
 
 struct watch {
 	enum kind kind;
@@ -107,6 +109,25 @@ static void watch_pid(long pid) {
 	*pid_slot(pid) = fd + 1;
 }
 
+/* With -r: nftables' change events too (tables, chains, rules, sets), reported as "rules PATH". */
+static int watch_rules;
+
+/* A socket on nftables' event group in the current network namespace, or -1. */
+static int nftables_events(void) {
+	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
+	if (sock < 0) return -1;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int group = NFNLGRP_NFTABLES;
+	if (bind(sock, (struct sockaddr *)&sa, sizeof sa) != 0 || setsockopt(sock, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0) {
+		close(sock);
+		return -1;
+	}
+	/* A small buffer: a big restore overflows it at once (ENOBUFS), which reports the change as well as the messages would. */
+	int size = 64 << 10;
+	setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	return sock;
+}
+
 static void watch_links(const char *path) {
 	for (int fd = 0; fd < table_len; fd++)
 		if (table[fd].kind == LINKS && strcmp(table[fd].path, path) == 0) return;
@@ -118,6 +139,7 @@ static void watch_links(const char *path) {
 	}
 	/* A netlink socket stays in the namespace it was created in. */
 	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	int rules_sock = watch_rules ? nftables_events() : -1;
 	if (setns(own_netns, CLONE_NEWNET) != 0) {
 		perror("kemu-pidwatch: setns back");
 		exit(1);
@@ -126,12 +148,14 @@ static void watch_links(const char *path) {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
 	if (sock < 0 || bind(sock, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		if (sock >= 0) close(sock);
+		if (rules_sock >= 0) close(rules_sock);
 		printf("gone %s\n", path);
 		return;
 	}
 	int size = 1 << 20;
 	setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
 	add_fd(sock, LINKS, 0, path);
+	if (rules_sock >= 0) add_fd(rules_sock, RULES, 0, path);
 }
 
 static void unwatch_pid(long pid) {
@@ -141,7 +165,7 @@ static void unwatch_pid(long pid) {
 
 static void unwatch_links(const char *path) {
 	for (int fd = 0; fd < table_len; fd++)
-		if (table[fd].kind == LINKS && strcmp(table[fd].path, path) == 0) drop_fd(fd);
+		if ((table[fd].kind == LINKS || table[fd].kind == RULES) && strcmp(table[fd].path, path) == 0) drop_fd(fd);
 }
 
 static void command(char *line) {
@@ -175,7 +199,16 @@ static void links_readable(int fd) {
 	if (deleted) printf("link %s\n", table[fd].path);
 }
 
-int main(void) {
+/* Any nftables change in the namespace (or lost events) is reported once per wake-up. */
+static void rules_readable(int fd) {
+	char buf[16384];
+	while (recv(fd, buf, sizeof buf, 0) > 0 || errno == ENOBUFS)
+		;
+	printf("rules %s\n", table[fd].path);
+}
+
+int main(int argc, char **argv) {
+	watch_rules = argc > 1 && strcmp(argv[1], "-r") == 0;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -198,6 +231,7 @@ int main(void) {
 	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
 	struct epoll_event in = { .events = EPOLLIN, .data.fd = 0 };
 	epoll_ctl(ep, EPOLL_CTL_ADD, 0, &in);
+	if (watch_rules) printf("rules-events\n");
 	char line[8192];
 	size_t used = 0;
 	struct epoll_event evs[256];
@@ -232,6 +266,8 @@ int main(void) {
 				drop_fd(fd);
 			} else if (fd < table_len && table[fd].kind == LINKS) {
 				links_readable(fd);
+			} else if (fd < table_len && table[fd].kind == RULES) {
+				rules_readable(fd);
 			}
 		}
 	}

@@ -96,3 +96,9 @@ export async function listChains(items: Array<{ netns: string; table: string; ch
   }
   return out;
 }
+
+/** Whether `iptables` here is iptables-nft (its rules are nftables objects, whose changes raise netlink events). */
+export async function iptablesIsNft(): Promise<boolean> {
+  const r = await run('iptables', ['-V'], { reject: false });
+  return r.ok && r.stdout.includes('nf_tables');
+}

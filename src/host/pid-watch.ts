@@ -3,6 +3,8 @@
  * process and a link-event socket in every watched network namespace; an inotify watch on the netns
  * directory sees a namespace unlinked by name. Each event only raises a flag: the supervisor then
  * reads the record's processes and sandboxes back as it always did, and finds what changed itself.
+ * Changes to a node's nftables (what iptables-nft writes) are reported per namespace, so the rule
+ * drift checks run only on a node whose rules changed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
@@ -19,13 +21,17 @@ export class PidWatch {
   /** path#inode → path */
   private netns = new Map<string, string>();
   private changed = true;
+  /** Netns files whose nftables changed since the last takeRulesChanged() */
+  private rulesChanged = new Set<string>();
+  /** The helper reports nftables changes (a build that knows -r said so). */
+  private rulesEvents = false;
   /** False when the helper is missing or died: the caller polls as before. */
   running = false;
 
-  /** Start the helper (with `env`: the marks of its owner); false when it cannot run here. */
-  start(env: NodeJS.ProcessEnv): boolean {
+  /** Start the helper (with `env`: the marks of its owner; `rules`: report nftables changes too); false when it cannot run here. */
+  start(env: NodeJS.ProcessEnv, opts: { rules?: boolean } = {}): boolean {
     if (!existsSync(PIDWATCH_BIN) || !existsSync(NETNS_DIR)) return false;
-    const child = spawn(PIDWATCH_BIN, [], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    const child = spawn(PIDWATCH_BIN, opts.rules ? ['-r'] : [], { stdio: ['pipe', 'pipe', 'inherit'], env });
     this.child = child;
     this.running = true;
     const lost = () => {
@@ -36,6 +42,9 @@ export class PidWatch {
     child.once('error', lost);
     child.stdin!.on('error', lost);
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line === 'rules-events') return void (this.rulesEvents = true);
+      const rules = /^rules (.*)$/.exec(line);
+      if (rules) return void this.rulesChanged.add(rules[1]!);
       this.changed = true;
       // The helper forgot it: a pid given again later (reused) is sent again.
       const [, what] = /^(?:exit|gone) (.*)$/.exec(line) ?? [];
@@ -75,6 +84,17 @@ export class PidWatch {
     const c = this.changed || !this.running;
     this.changed = false;
     return c;
+  }
+
+  /**
+   * The watched namespaces whose nftables (iptables-nft's tables, chains and rules) changed since the
+   * last call; undefined while the helper does not report them (the caller cannot know, and polls).
+   */
+  takeRulesChanged(): Set<string> | undefined {
+    if (!this.running || !this.rulesEvents) return undefined;
+    const changed = this.rulesChanged;
+    this.rulesChanged = new Set();
+    return changed;
   }
 
   /** Stop the helper and let go of its pipes: nothing of it keeps the supervisor's event loop alive. */

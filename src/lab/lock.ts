@@ -62,3 +62,11 @@ export async function withLabLock<T>(lab: string, fn: () => Promise<T>, opts: { 
     await new Promise((r) => server!.close(r));
   }
 }
+
+/** Whether some process holds the lab's lock right now (a bind of its name, let go at once). */
+export async function labLockHeld(lab: string): Promise<boolean> {
+  const server = await tryBind(lockName(lab));
+  if (!server) return true;
+  await new Promise((r) => server.close(r));
+  return false;
+}

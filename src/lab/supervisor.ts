@@ -5,8 +5,10 @@
  * datapath, health-check servers) and pod sandboxes back when something happened to them — a watched
  * process ended, a link was deleted in a node namespace, a namespace was unlinked (events from
  * native/kemu-pidwatch and inotify: src/host/pid-watch.ts), the record changed — and every 30 s anyway;
- * without the helper it polls them (every 250 ms, sandboxes every second). Every second it looks at
- * kube-proxy's canaries (src/lab/kube-proxy/canary.ts) and Felix's rules (src/lab/policy/canary.ts); every probe period it runs the due startup, liveness and readiness probes from
+ * without the helper it polls them (every 250 ms, sandboxes every second). It reads kube-proxy's
+ * canaries (src/lab/kube-proxy/canary.ts) and Felix's rules (src/lab/policy/canary.ts) back on a node
+ * whose nftables changed (or every 1 and 3 s without those events: src/lab/daemons/rule-checks.ts);
+ * every probe period it runs the due startup, liveness and readiness probes from
  * the pods' nodes (src/lab/probes). When a container died, a back-off expired, a probe changed its
  * verdict (a failed liveness probe: the container is stopped first), a pod is terminating, a
  * controller timer is due (a Job's back-off or deadline) or a controller has work (a rollout waiting
@@ -18,6 +20,7 @@ import { listObjects, isTerminating } from '../cluster/store.js';
 import { controllerWakeAt } from '../cluster/controllers/index.js';
 import { isAliveSync, NETNS_DIR } from '../host/netns.js';
 import { PidWatch } from '../host/pid-watch.js';
+import { iptablesIsNft } from '../host/iptables.js';
 import { nodeNetns } from '../topology/names.js';
 import { SERVER_COMM } from '../host/sandbox.js';
 import { checkedLabPaths } from '../host/lab-dirs.js';
@@ -27,7 +30,7 @@ import { deadDaemon } from './daemons/liveness.js';
 import { CanaryWatch } from './kube-proxy/canary.js';
 import { PolicyWatch } from './policy/canary.js';
 import { applyProbeVerdicts, newSupervisorProbes, runDueProbes, type SupervisorProbes } from './probes/supervise.js';
-import { withLabLock } from './lock.js';
+import { labLockHeld, withLabLock } from './lock.js';
 import { PhaseTimer, type Reporter } from './progress.js';
 import { reconcile, restartDelayMs } from './reconcile.js';
 import { readRecord, stateFile, writeRecord, type LabRecord } from './state.js';
@@ -97,7 +100,9 @@ async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> 
   const canary = new CanaryWatch();
   const events = new PidWatch();
   // Unmarked: it cannot outlive the supervisor (it dies with its parent, and when its stdin closes), so `down` and `up`'s clean-up have nothing to find.
-  if (!events.start({ PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' })) log('no event helper (kemu-pidwatch is missing): polling processes and sandboxes');
+  // Rule change events only where kemu's rules are nftables objects (iptables-nft, not legacy).
+  const rules = await iptablesIsNft();
+  if (!events.start({ PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, { rules })) log('no event helper (kemu-pidwatch is missing): polling processes and sandboxes');
   try {
     await watchLoop(lab, everyTick, probes, canary, events);
   } finally {
@@ -130,7 +135,9 @@ async function watchLoop(lab: string, everyTick: () => Promise<void>, probes: Su
     await everyTick();
     const st = await stat(stateFile(lab)).catch(() => undefined);
     if (!st) return log('the lab is gone; exiting');
-    if (st.mtimeMs !== mtime) {
+    // A command holding the lock writes the record several times: read it once that command is done
+    // (each read parses megabytes, taking a core from the command on a small machine).
+    if (st.mtimeMs !== mtime && !(record && (await labLockHeld(lab)))) {
       record = await readRecord(lab).catch(() => undefined);
       mtime = st.mtimeMs;
       if (record) watchRecord(record, events);
@@ -185,9 +192,10 @@ async function workToDo(record: LabRecord, probes: SupervisorProbes, canary: Can
     const daemon = deadDaemon(record);
     if (daemon) return daemon;
   }
-  const flushed = await canary.poll(record, now);
+  const ticks = { changed: events.takeRulesChanged(), locked: await labLockHeld(record.lab) };
+  const flushed = await canary.poll(record, now, ticks);
   if (flushed) return flushed;
-  const drifted = await policyWatch.poll(record, now);
+  const drifted = await policyWatch.poll(record, now, ticks);
   if (drifted) return drifted;
   for (const p of record.cluster.pods) {
     const key = `${p.namespace}/${p.name}`;

@@ -1,19 +1,21 @@
 /**
- * kube-proxy's canary monitor, for every node whose kube-proxy has synced: the supervisor polls it
- * (at most once a second, one shell for all nodes) and `up` checks it once; a node whose tables were
+ * kube-proxy's canary monitor, for every node whose kube-proxy has synced: the supervisor checks it
+ * (one shell for the nodes due: after their rules changed, or once a second without change events)
+ * and `up` checks it once; a node whose tables were
  * flushed gets a full resync, as forceSyncProxyRules does.
  */
 import { CANARY_CHECKS, flushedTables, type CanaryTable } from '../../plan/kube-proxy/canary.js';
 import { listChains } from '../../host/iptables.js';
 import { nodeNetns } from '../../topology/names.js';
 import type { LabRecord } from '../state.js';
+import { RuleCheckSchedule, nodeOfNetnsFile, type RuleTicks } from '../daemons/rule-checks.js';
 
 export const CANARY_POLL_MS = 1000;
 
-/** Synced nodes whose tables were flushed, with the tables found so. */
-export async function flushedNodes(record: LabRecord, skip: Set<string> = new Set()): Promise<Map<string, CanaryTable[]>> {
+/** Synced nodes (of `only`, when given) whose tables were flushed, with the tables found so. */
+export async function flushedNodes(record: LabRecord, skip: Set<string> = new Set(), only?: Set<string>): Promise<Map<string, CanaryTable[]>> {
   const nodes = Object.entries(record.proxy ?? {})
-    .filter(([n, p]) => p.config !== undefined && !skip.has(n))
+    .filter(([n, p]) => p.config !== undefined && !skip.has(n) && (!only || only.has(n)))
     .map(([n]) => n);
   const listings = await listChains(nodes.flatMap((n) => CANARY_CHECKS.map((c) => ({ netns: nodeNetns(record.lab, n), table: c.table, chain: c.chain }))));
   const out = new Map<string, CanaryTable[]>();
@@ -37,15 +39,15 @@ export function forceFullSync(record: LabRecord, nodes: Iterable<string>): void 
 
 export const flushedText = (node: string, tables: CanaryTable[]) => `kube-proxy rules of node ${node} (${tables.join(', ')} flushed)`;
 
-/** The supervisor's side: poll on its own period, remember what it found until the reconcile under the lock. */
+/** The supervisor's side: check when due (lab/daemons/rule-checks), remember what it found until the reconcile under the lock. */
 export class CanaryWatch {
-  private lastAt = 0;
+  private schedule = new RuleCheckSchedule(CANARY_POLL_MS);
   private found = new Map<string, CanaryTable[]>();
 
-  async poll(record: LabRecord, now: number): Promise<string | undefined> {
-    if (now - this.lastAt < CANARY_POLL_MS) return undefined;
-    this.lastAt = now;
-    this.found = await flushedNodes(record);
+  async poll(record: LabRecord, now: number, ticks: RuleTicks): Promise<string | undefined> {
+    const due = this.schedule.due(now, ticks.changed, ticks.locked, (file) => nodeOfNetnsFile(record, file));
+    if (!due.all && due.nodes.size === 0) return undefined;
+    this.found = await flushedNodes(record, new Set(), due.all ? undefined : due.nodes);
     const [first] = this.found;
     return first ? `${flushedText(...first)}: full resync` : undefined;
   }
