@@ -4,7 +4,7 @@
  * their content changed (so resourceVersions hold still), created as `<owner>-<5 random characters>`
  * (generateName), and the ones no longer wanted deleted. Hand-written slices are never touched.
  */
-import { stableJson } from '../../util/stable-json.js';
+import { sameJson } from '../../util/stable-json.js';
 import { controllerOf, getObject, listObjects, newMeta, objectKey, ownerRef, putObject, removeObject, type Store, type StoredEndpointSlice } from '../store.js';
 import type { ClusterState } from '../types.js';
 import { MANAGED_BY_LABEL, MIRRORING_CONTROLLER, SLICE_CONTROLLER, mirroredSlices, slicesForService, type DesiredSlice, type MirroredEndpoints } from './desired.js';
@@ -13,8 +13,9 @@ const TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 /** names.SimpleNameGenerator: the base is cut so base + 5 characters fit in 63. */
 const generateName = (base: string, suffix: string) => `${`${base}-`.slice(0, 58)}${suffix}`;
 
-const content = (s: { metadata: { labels?: Record<string, string> }; ports?: unknown; endpoints?: unknown; addressType?: unknown }) =>
-  stableJson({ labels: s.metadata.labels ?? {}, ports: s.ports ?? [], endpoints: s.endpoints ?? [], addressType: s.addressType });
+type SliceContent = { metadata: { labels?: Record<string, string> }; ports?: unknown; endpoints?: unknown; addressType?: unknown };
+const content = (s: SliceContent) => ({ labels: s.metadata.labels ?? {}, ports: s.ports ?? [], endpoints: s.endpoints ?? [], addressType: s.addressType });
+const sameContent = (a: SliceContent, b: SliceContent) => sameJson(content(a), content(b));
 
 export interface SliceChanges {
   created: number;
@@ -69,14 +70,13 @@ export function syncEndpointSlices(store: Store, c: ClusterState, isReady: (podK
     if (!owner) continue;
     const existing = [...(byOwner.get(owner.metadata.uid) ?? [])].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     for (const d of list) {
-      const portsKey = stableJson(d.ports);
       const free = (s: StoredEndpointSlice) => !kept.has(objectKey('EndpointSlice', s.metadata));
-      const match = existing.find((s) => free(s) && stableJson(s.ports ?? []) === portsKey) ?? existing.find(free);
+      const match = existing.find((s) => free(s) && sameJson(s.ports ?? [], d.ports)) ?? existing.find(free);
       const body = { addressType: 'IPv4', endpoints: d.endpoints, ports: d.ports };
       const labels = d.labels;
       if (match) {
         kept.add(objectKey('EndpointSlice', match.metadata));
-        if (content(match) === content({ metadata: { labels }, ...body })) continue;
+        if (sameContent(match, { metadata: { labels }, ...body })) continue;
         const annotations = { ...d.annotations, [TRIGGER_TIME]: now };
         putObject(store, 'EndpointSlice', { ...match, ...body, metadata: { ...match.metadata, labels, annotations } } as StoredEndpointSlice);
         changes.updated++;
