@@ -31,7 +31,7 @@ import { entryHashes, serviceChainsOnly } from '../../plan/kube-proxy/service-en
 import { activeChainsOf, planServicePort } from '../../plan/kube-proxy/service-plan.js';
 import { isServiceChainName } from '../../plan/kube-proxy/chain-names.js';
 import { servicePortKey } from '../../plan/kube-proxy/types.js';
-import { changedChains, countRulesWritten, withCanaryChains } from '../../plan/kube-proxy/canary.js';
+import { addRulesWritten, changedChains, countRulesWritten, withCanaryChains } from '../../plan/kube-proxy/canary.js';
 import { flushedNodes, flushedText, forceFullSync } from './canary.js';
 
 export interface ServiceSyncResult {
@@ -181,7 +181,8 @@ async function syncChangedOnly(np: NodeProxyPlan, ports: ProxyServicePort[], rec
   const active = restore.natChains.filter(isServiceChainName);
   record.proxy![nodeName] = {
     ...prev,
-    ...(prev.ruleCounts ? { ruleCounts: countRulesWritten(written, prev.ruleCounts) } : {}),
+    // The record's own counts, updated in place: they are replaced by themselves.
+    ...(prev.ruleCounts ? { ruleCounts: addRulesWritten(written, prev.ruleCounts) } : {}),
     hashes: np.hashes,
     chains: { nat: [...new Set([...prev.chains.nat.filter((c) => !stale.has(c)), ...active])], filter: prev.chains.filter },
   };

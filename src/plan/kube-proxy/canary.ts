@@ -60,7 +60,12 @@ export type RuleCounts = Record<string, number>;
  * `counts` updated with them; a deleted chain is dropped. Built-in chains are not counted.
  */
 export function countRulesWritten(payload: string, counts: RuleCounts = {}): RuleCounts {
-  const out = { ...counts };
+  return addRulesWritten(payload, { ...counts });
+}
+
+/** countRulesWritten into `counts` itself (one node's thousands of chains are not copied for a change of a few). */
+export function addRulesWritten(payload: string, counts: RuleCounts): RuleCounts {
+  const out = counts;
   let table = '';
   for (const line of payload.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1);
