@@ -39,7 +39,8 @@ async function spawnDetached(lab: string, argv: string[]): Promise<ChildProcess>
     return spawn(argv[0]!, argv.slice(1), {
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...marks(lab) },
+      // KEMU_RULE_EVENTS=off (tests of the polling path) is passed on; nothing else of the caller's environment.
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...marks(lab), ...(process.env.KEMU_RULE_EVENTS ? { KEMU_RULE_EVENTS: process.env.KEMU_RULE_EVENTS } : {}) },
     });
   } finally {
     await log.close();

@@ -101,7 +101,8 @@ async function loop(lab: string, everyTick: () => Promise<void>): Promise<void> 
   const events = new PidWatch();
   // Unmarked: it cannot outlive the supervisor (it dies with its parent, and when its stdin closes), so `down` and `up`'s clean-up have nothing to find.
   // Rule change events only where kemu's rules are nftables objects (iptables-nft, not legacy).
-  const rules = await iptablesIsNft();
+  const rules = process.env.KEMU_RULE_EVENTS !== 'off' && (await iptablesIsNft());
+  if (!rules) log('no nftables change events: reading the nodes\' rules back on a period');
   if (!events.start({ PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, { rules })) log('no event helper (kemu-pidwatch is missing): polling processes and sandboxes');
   try {
     await watchLoop(lab, everyTick, probes, canary, events);
