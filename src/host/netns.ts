@@ -142,7 +142,7 @@ async function stillAliveAfter(pids: number[], ms: number): Promise<number[]> {
  * of pod processes take seconds to exit on a small VM (each tears down its namespaces): the wait grows
  * with their number.
  */
-export async function killAndWait(pids: number[], timeoutMs = 5000 + 3 * pids.length): Promise<void> {
+export async function killAndWait(pids: number[], timeoutMs = 5000 + 10 * pids.length): Promise<void> {
   signal(pids, 'SIGKILL');
   const left = await stillAliveAfter(pids, timeoutMs);
   if (left.length) throw new Error(`processes ${left.join(', ')} did not exit after SIGKILL`);
