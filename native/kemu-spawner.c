@@ -12,8 +12,9 @@
  *
  * `nsenter --net=PATH -- CMD ARGS...` is run as nsenter would: the helper enters PATH's network
  * namespace itself, starts CMD there and returns to its own.
- * The command's environment is the helper's own (its parent's) with LC_ALL=C. It exits when stdin
- * closes and dies with its parent; SIGINT/SIGTERM are left to the parent (the commands it starts
+ * The command's environment is the helper's own (its parent's) with LC_ALL=C. When stdin closes (its
+ * parent exited or was killed) it starts the complete requests it still holds, finishes writing every
+ * running command's input, and exits; SIGINT/SIGTERM are left to the parent (the commands it starts
  * get the default dispositions back).
  */
 #define _GNU_SOURCE
@@ -27,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,15 +83,19 @@ static void append(struct buf *b, const void *data, size_t n)
 	b->len += n;
 }
 
+/* The parent closed its end (it exited or was killed): no more requests, no more answers. */
+static int parent_gone;
+
 static void write_all(const void *data, size_t n)
 {
 	const char *p = data;
-	while (n > 0) {
+	while (n > 0 && !parent_gone) {
 		ssize_t w = write(1, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			exit(0); /* the parent is gone */
+			parent_gone = 1;
+			return;
 		}
 		p += w;
 		n -= (size_t)w;
@@ -294,6 +298,14 @@ static void start(uint32_t id, char **argv, const char *input, size_t input_len)
 	}
 }
 
+static int input_pending(void)
+{
+	for (struct job *j = jobs; j; j = j->next)
+		if (j->fd_in >= 0)
+			return 1;
+	return 0;
+}
+
 /* Start every complete request in the buffer; keep a partial one for the next read. */
 static void take_requests(void)
 {
@@ -360,7 +372,11 @@ static void drain(int *fd, struct buf *b)
 
 int main(void)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/*
+	 * No death signal with the parent: a command it started (or asked for completely) gets all of
+	 * its input even when the parent is killed meanwhile, as a command Node started itself would. A
+	 * cut-off `ip -batch` input would apply half a line.
+	 */
 	if (getppid() == 1)
 		return 0;
 	signal(SIGINT, SIG_IGN);
@@ -394,12 +410,13 @@ int main(void)
 			if (data == 0) {
 				char chunk[65536];
 				ssize_t r = read(0, chunk, sizeof chunk);
-				if (r == 0)
-					return 0; /* the parent closed stdin: nobody reads answers any more */
-				if (r < 0) {
-					if (errno == EAGAIN || errno == EINTR)
-						continue;
-					return 0;
+				if (r < 0 && (errno == EAGAIN || errno == EINTR))
+					continue;
+				if (r <= 0) {
+					/* The parent is gone: the complete requests were started; a partial one is dropped. */
+					parent_gone = 1;
+					epoll_ctl(ep, EPOLL_CTL_DEL, 0, NULL);
+					continue;
 				}
 				append(&request, chunk, (size_t)r);
 				take_requests();
@@ -430,5 +447,7 @@ int main(void)
 			finish_if_done(j);
 		}
 		free_answered();
+		if (parent_gone && !input_pending())
+			return 0; /* what runs on has its whole input; nobody reads its output */
 	}
 }
