@@ -1,15 +1,13 @@
 /*
  * kemu-sandbox: set up one pod sandbox, then become its holder.
  *
- *   kemu-sandbox [--join-netns NODE_NETNS_FILE] [--etc DIR [--mount-from MNT_NS_FILE]] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]   (ip -batch lines on stdin)
- *   kemu-sandbox --mount-template
+ *   kemu-sandbox [--join-netns NODE_NETNS_FILE] [--etc DIR] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]   (ip -batch lines on stdin)
  *
  * --etc DIR (a lab with cluster DNS): the sandbox gets its own mount namespace, private, in which every
  * file DIR holds (resolv.conf, hosts) is bind-mounted over /etc/<name>, as the kubelet mounts the files it
  * writes into a pod's containers. The host's own /etc is never touched. The copied mounts of
  * /run/netns/NAME (other pods' and nodes' network namespaces) are detached in the new namespace so that it
- * keeps none of them alive. The mount namespace dies with the holder. With --mount-from, the copy is
- * made of that mount namespace instead (a --mount-template holder's, which has no such mounts left).
+ * keeps none of them alive. The mount namespace dies with the holder.
  *
  * --join-netns (a hostNetwork pod): instead of a new network namespace, enter NODE_NETNS_FILE's (setns)
  * and bind that on NETNS_FILE; ip_forward is the node's and is left alone. UTS and IPC are still new.
@@ -31,9 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -290,9 +286,13 @@ static int apply_batch(char *batch)
 	return 0;
 }
 
-/* Detach every /run/netns/NAME mount (other pods' and nodes' network namespaces) in this mount namespace. */
-static void drop_netns_mounts(void)
+/* Own mount namespace with DIR's files over /etc (see --etc above). */
+static void private_etc(const char *dir)
 {
+	if (unshare(CLONE_NEWNS) < 0)
+		fail("unshare mount", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		fail("mount private", strerror(errno));
 	/* Batches, innermost first (mountinfo lists parents before children), until none is left. */
 	static char points[1024][288];
 	for (;;) {
@@ -318,30 +318,6 @@ static void drop_netns_mounts(void)
 		if (gone == 0)
 			fail("umount /run/netns", strerror(errno));
 	}
-}
-
-/* A new private mount namespace (a copy of FROM's when given, else of the current one) without the netns mounts. */
-static void private_mounts(const char *from)
-{
-	if (from) {
-		int fd = open(from, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			fail(from, strerror(errno));
-		if (setns(fd, CLONE_NEWNS) < 0)
-			fail("setns mount", strerror(errno));
-		close(fd);
-	}
-	if (unshare(CLONE_NEWNS) < 0)
-		fail("unshare mount", strerror(errno));
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		fail("mount private", strerror(errno));
-	drop_netns_mounts();
-}
-
-/* Own mount namespace with DIR's files over /etc (see --etc above). */
-static void private_etc(const char *dir, const char *from)
-{
-	private_mounts(from);
 	static const char *const files[] = {"resolv.conf", "hosts"};
 	for (int i = 0; i < 2; i++) {
 		char src[4096], dst[64];
@@ -354,44 +330,21 @@ static void private_etc(const char *dir, const char *from)
 	}
 }
 
-/*
- * --mount-template: hold a private mount namespace without any /run/netns mount, for the sandboxes of
- * one batch to copy (--mount-from /proc/PID/ns/mnt). Copying the host's namespace instead costs every
- * sandbox all the lab's netns mounts, then as many umounts: quadratic in the pods. Prints "PID ready",
- * then lives until stdin closes (or its parent dies).
- */
-static int mount_template(void)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	tag = "template";
-	private_mounts(NULL);
-	dprintf(1, "%d ready\n", getpid());
-	char buf[256];
-	while (read(0, buf, sizeof buf) > 0)
-		;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	const char *join = NULL, *etc = NULL, *mount_from = NULL;
-	if (argc == 2 && !strcmp(argv[1], "--mount-template"))
-		return mount_template();
+	const char *join = NULL, *etc = NULL;
 	for (;;) {
 		if (argc > 2 && !strcmp(argv[1], "--join-netns"))
 			join = argv[2];
 		else if (argc > 2 && !strcmp(argv[1], "--etc"))
 			etc = argv[2];
-		else if (argc > 2 && !strcmp(argv[1], "--mount-from"))
-			mount_from = argv[2];
 		else
 			break;
 		argv += 2;
 		argc -= 2;
 	}
 	if (argc < 7 || strcmp(argv[5], "--")) {
-		fprintf(stderr, "usage: kemu-sandbox [--join-netns NODE_NETNS_FILE] [--etc DIR [--mount-from MNT_NS_FILE]] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]\n"
-				"       kemu-sandbox --mount-template\n");
+		fprintf(stderr, "usage: kemu-sandbox [--join-netns NODE_NETNS_FILE] [--etc DIR] NETNS_FILE HOSTNAME TAG ERR_FILE -- HOLDER [ARGS...]\n");
 		return 2;
 	}
 	const char *netns = argv[1], *host = argv[2], *err = argv[4];
@@ -465,7 +418,7 @@ int main(int argc, char **argv)
 ready:
 	/* Last: the batch above names the node's namespace under /run/netns, which the pod's mounts then drop. */
 	if (etc)
-		private_etc(etc, mount_from);
+		private_etc(etc);
 	dprintf(1, "%d ok %s\n", getpid(), tag);
 
 	int null = open("/dev/null", O_RDWR);

@@ -76,45 +76,16 @@ export async function startHolders(lab: string, holders: HolderSpec[]): Promise<
   const { tmpDir } = labPaths(lab);
   await makeLabDir(tmpDir);
   const errors = await mkdtemp(join(tmpDir, 'sandbox-'));
-  const template = holders.some((h) => h.etcDir) ? await mountTemplate(lab) : undefined;
-  const mountFrom = template ? `--mount-from /proc/${template.pid}/ns/mnt ` : '';
   const lines = holders.map(
     (h, i) =>
-      `KEMU_POD=${shellQuote(h.key)} ${shellQuote(SANDBOX_BIN)} ${h.joinNetns ? `--join-netns ${shellQuote(`${NETNS_DIR}/${h.joinNetns}`)} ` : ''}${h.etcDir ? `--etc ${shellQuote(h.etcDir)} ${mountFrom}` : ''}${shellQuote(`${NETNS_DIR}/${h.netns}`)} ${shellQuote(h.hostname)} ${i} ${shellQuote(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
+      `KEMU_POD=${shellQuote(h.key)} ${shellQuote(SANDBOX_BIN)} ${h.joinNetns ? `--join-netns ${shellQuote(`${NETNS_DIR}/${h.joinNetns}`)} ` : ''}${h.etcDir ? `--etc ${shellQuote(h.etcDir)} ` : ''}${shellQuote(`${NETNS_DIR}/${h.netns}`)} ${shellQuote(h.hostname)} ${i} ${shellQuote(`${errors}/${i}`)} -- ${HOLDER_BIN} -P <<'KEMU_EOF' &\n${h.lines.join('\n')}\nKEMU_EOF`,
   );
   try {
     const pids = await launch(lab, lines, 'sandbox');
     return new Map(holders.map((h, i) => [h.key, pids.get(i)!]));
   } finally {
-    template?.release();
     await rm(errors, { recursive: true, force: true });
   }
-}
-
-/**
- * A mount namespace without the lab's /run/netns mounts for a batch's sandboxes to copy: copying the
- * host's would cost each sandbox every netns mount of the lab and then as many umounts, which grows
- * with the square of the pods. Undefined when it cannot start: each sandbox then copies the host's.
- */
-function mountTemplate(lab: string): Promise<{ pid: number; release: () => void } | undefined> {
-  spawnCounter.other++;
-  return new Promise((resolve) => {
-    const child = spawn(SANDBOX_BIN, ['--mount-template'], { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KEMU_LAB: lab }, stdio: ['pipe', 'pipe', 'ignore'] });
-    const release = () => {
-      child.stdin.end();
-      child.stdout.destroy();
-      child.unref();
-    };
-    let out = '';
-    child.on('error', () => resolve(undefined));
-    child.stdin.on('error', () => undefined);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^(\d+) ready$/m.exec(out);
-      if (m) resolve({ pid: Number(m[1]), release });
-    });
-    child.stdout.on('end', () => resolve(undefined));
-  });
 }
 
 /** Start servers (containers, or node-level ones) inside namespaces; resolves once every one listens. */
